@@ -1,0 +1,39 @@
+// libsql/options.hpp: how to open a database. One value for every transport: a local file uses the first group,
+// remote and replica connections (later layers) the rest. Fields a transport cannot honour are refused with
+// libsql::unsupported when the database opens, never silently ignored.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace libsql {
+
+enum class open_mode : std::uint8_t {
+    read_write_create, ///< create the file if missing (default)
+    read_write,        ///< the file must exist
+    read_only,         ///< the file must exist; writes fail with libsql::readonly
+};
+
+struct connect_options {
+    // --- every connection
+    /// Applied to each connection as it opens; 0 turns waiting off (SQLITE_BUSY at once).
+    std::chrono::milliseconds busy_timeout{5000};
+    open_mode mode = open_mode::read_write_create;
+
+    // --- local connections
+    /// Allows load_extension() on connections of this database without calling enable_load_extension(true).
+    bool enable_load_extension = false;
+    /// Encryption at rest. The stock SQLite engine has no codec: a non-empty key is refused (unsupported).
+    std::string encryption_key;
+
+    // --- remote connections (libsql://, https://, http://, ws://, wss://)
+    std::string url;          ///< the primary's URL; when the path given to open() is a URL this is filled from it
+    std::string auth_token;   ///< sent as "Authorization: Bearer <token>"
+
+    // --- embedded replicas: a local path plus the primary to sync from
+    std::string sync_url;
+    std::optional<std::chrono::milliseconds> sync_interval;  ///< periodic sync; none by default
+};
+
+} // namespace libsql

@@ -1,0 +1,134 @@
+// The local engine: connection and statement backends over SQLite's C API. Nothing outside src/local includes
+// sqlite3.h except tests and benchmarks that compare against the C API.
+#pragma once
+
+#include "libsql/connection.hpp"
+#include "libsql/options.hpp"
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <sqlite3.h>
+
+namespace libsql::detail {
+
+class local_statement;
+
+/// What a connection and its statements share: the engine handle, the hooks, and the statements alive.
+/// The engine handle closes when the connection is closed and no statement is left, or when this goes.
+struct db_handle {
+    sqlite3* db = nullptr;
+    sqlite3_mutex* db_mutex = nullptr;  // the engine's own (recursive) connection lock
+    std::atomic<bool> closed{false};
+    std::mutex life;                    // guards db's lifetime (close, interrupt) and the statement list
+    std::vector<local_statement*> statements;
+    std::string name;                   // the path, for messages
+
+    authorizer_callback authorizer;
+    update_callback update;
+    commit_callback commit;
+    rollback_callback rollback;
+    std::exception_ptr pending;         // thrown by a user callback inside the engine, rethrown to the caller
+    bool load_extension_enabled = false;
+
+    db_handle() = default;
+    db_handle(const db_handle&) = delete;
+    db_handle& operator=(const db_handle&) = delete;
+    ~db_handle();
+
+    /// Rethrows (and clears) an exception a callback left. Call with db_mutex held.
+    void rethrow_pending() {
+        if (pending) [[unlikely]] {
+            auto e = std::exchange(pending, nullptr);
+            std::rethrow_exception(e);
+        }
+    }
+    /// Throws the error the engine reports for rc (a callback's exception first, when there is one).
+    [[noreturn]] void fail(int rc, std::string_view sql, const std::source_location& where);
+    void check_open() const {
+        if (closed.load(std::memory_order_relaxed)) [[unlikely]] throw_closed();
+    }
+    [[noreturn]] static void throw_closed();
+};
+
+/// Holds the engine's connection lock for a scope. The engine's own calls inside re-enter it cheaply.
+class engine_lock {
+public:
+    explicit engine_lock(sqlite3_mutex* m) noexcept : m_(m) { sqlite3_mutex_enter(m_); }
+    ~engine_lock() { sqlite3_mutex_leave(m_); }
+    engine_lock(const engine_lock&) = delete;
+    engine_lock& operator=(const engine_lock&) = delete;
+private:
+    sqlite3_mutex* m_;
+};
+
+class local_statement final : public statement_backend {
+public:
+    local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, std::source_location where);
+    ~local_statement() override;
+
+    int parameter_count() const noexcept override { return sqlite3_bind_parameter_count(st_); }
+    std::string_view parameter_name(int index) const override;
+    int parameter_index(std::string_view name) const override;
+    void bind(int index, value_view v, bool copy) override;
+    void clear_bindings() override;
+    void reset() noexcept override;
+    bool step() override;
+    std::int64_t run() override;
+    std::string_view column_name(int index) const override;
+    int column_index(std::string_view name) const override;
+    value_view column(int index) const override;
+    std::shared_ptr<const std::vector<std::string>> column_names() const override;
+    std::vector<column_info> columns() const override;
+    bool readonly() const override { return sqlite3_stmt_readonly(st_) != 0; }
+    bool is_explain() const override { return sqlite3_stmt_isexplain(st_) != 0; }
+    std::string_view sql() const override;
+    std::string expanded_sql() const override;
+    sqlite3_stmt* native_handle() const noexcept override { return st_; }
+
+private:
+    [[noreturn]] void fail(int rc);
+    void refresh_names() const;
+
+    std::shared_ptr<db_handle> h_;
+    sqlite3_stmt* st_;
+    bool needs_reset_ = false;
+    mutable std::shared_ptr<const std::vector<std::string>> names_;
+};
+
+class local_connection final : public connection_backend {
+public:
+    local_connection(const std::string& path, const connect_options& options);
+    ~local_connection() override;
+
+    std::shared_ptr<statement_backend> prepare(std::string_view sql, std::source_location where, bool single) override;
+    void execute_batch(std::string_view sql, std::source_location where) override;
+    std::int64_t changes() const override;
+    std::int64_t total_changes() const override;
+    std::int64_t last_insert_rowid() const override;
+    bool is_autocommit() const override;
+    void busy_timeout(std::chrono::milliseconds ms) override;
+    void interrupt() noexcept override;
+    void reset() override;
+    void close() noexcept override;
+    bool is_closed() const noexcept override { return h_->closed.load(std::memory_order_relaxed); }
+    void set_authorizer(authorizer_callback cb) override;
+    void set_update_hook(update_callback cb) override;
+    void set_commit_hook(commit_callback cb) override;
+    void set_rollback_hook(rollback_callback cb) override;
+    void enable_load_extension(bool on) override;
+    void load_extension(const std::string& path, const std::optional<std::string>& entry_point) override;
+    int set_limit(libsql::limit which, int value) override;
+    libsql::transport transport() const noexcept override { return libsql::transport::local; }
+    sqlite3* native_handle() const noexcept override { return h_->closed ? nullptr : h_->db; }
+
+private:
+    sqlite3* db() const { h_->check_open(); return h_->db; }
+    std::shared_ptr<db_handle> h_;
+};
+
+} // namespace libsql::detail

@@ -1,0 +1,229 @@
+#include "local/local.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace libsql::detail {
+
+local_statement::local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, std::source_location w)
+    : h_(std::move(h)), st_(st) {
+    where = w;
+    column_count = sqlite3_column_count(st_);
+    std::lock_guard lk(h_->life);
+    h_->statements.push_back(this);
+}
+
+local_statement::~local_statement() {
+    sqlite3_finalize(st_);
+    std::lock_guard lk(h_->life);
+    auto& v = h_->statements;
+    if (auto it = std::find(v.begin(), v.end(), this); it != v.end()) {
+        *it = v.back();
+        v.pop_back();
+    }
+    // A closed connection's engine handle waited for its last statement.
+    if (h_->closed && v.empty() && h_->db) {
+        sqlite3_close_v2(h_->db);
+        h_->db = nullptr;
+    }
+}
+
+void local_statement::fail(int rc) {
+    needs_reset_ = false;
+    has_row = false;
+    // The error is read before the reset; reset returns the same code and releases what the statement held.
+    try {
+        h_->fail(rc, sql(), where);
+    } catch (...) {
+        sqlite3_reset(st_);
+        throw;
+    }
+}
+
+std::string_view local_statement::parameter_name(int index) const {
+    if (index < 1 || index > sqlite3_bind_parameter_count(st_))
+        throw_usage("parameter index " + std::to_string(index) + " is out of range: the statement has " +
+                    std::to_string(sqlite3_bind_parameter_count(st_)) + " parameter(s)");
+    const char* n = sqlite3_bind_parameter_name(st_, index);
+    return n ? std::string_view(n) : std::string_view();
+}
+
+int local_statement::parameter_index(std::string_view name) const {
+    if (name.empty()) return 0;
+    std::string key;
+    key.reserve(name.size() + 1);
+    const char c = name.front();
+    if (c == ':' || c == '@' || c == '$' || c == '?') {
+        key.assign(name);
+        return sqlite3_bind_parameter_index(st_, key.c_str());
+    }
+    for (const char prefix : {':', '@', '$'}) {
+        key.assign(1, prefix);
+        key.append(name);
+        if (const int i = sqlite3_bind_parameter_index(st_, key.c_str()); i > 0) return i;
+    }
+    return 0;
+}
+
+void local_statement::bind(int index, value_view v, bool copy) {
+    h_->check_open();
+    if (needs_reset_) reset();
+    const auto dtor = copy ? SQLITE_TRANSIENT : SQLITE_STATIC;
+    int rc;
+    switch (v.type()) {
+    case value_type::null: rc = sqlite3_bind_null(st_, index); break;
+    case value_type::integer: rc = sqlite3_bind_int64(st_, index, v.as_integer()); break;
+    case value_type::real: rc = sqlite3_bind_double(st_, index, v.as_real()); break;
+    case value_type::text: {
+        const auto t = v.as_text();
+        rc = sqlite3_bind_text64(st_, index, t.data() ? t.data() : "", t.size(), dtor, SQLITE_UTF8);
+        break;
+    }
+    case value_type::blob: {
+        const auto b = v.as_blob();
+        rc = b.empty() ? sqlite3_bind_zeroblob(st_, index, 0)
+                       : sqlite3_bind_blob64(st_, index, b.data(), b.size(), dtor);
+        break;
+    }
+    default: rc = SQLITE_MISUSE;
+    }
+    if (rc != SQLITE_OK) [[unlikely]] {
+        if (rc == SQLITE_RANGE)
+            throw_usage("parameter index " + std::to_string(index) + " is out of range: the statement has " +
+                        std::to_string(sqlite3_bind_parameter_count(st_)) + " parameter(s), numbered from 1");
+        h_->fail(rc, sql(), where);
+    }
+}
+
+void local_statement::clear_bindings() {
+    if (needs_reset_) reset();
+    sqlite3_clear_bindings(st_);
+}
+
+void local_statement::reset() noexcept {
+    if (needs_reset_) {
+        sqlite3_reset(st_);
+        needs_reset_ = false;
+    }
+    has_row = false;
+    ++generation;
+}
+
+bool local_statement::step() {
+    h_->check_open();
+    engine_lock lock(h_->db_mutex);
+    needs_reset_ = true;
+    const int rc = sqlite3_step(st_);
+    ++generation;
+    if (rc == SQLITE_ROW) [[likely]] {
+        if (h_->pending) [[unlikely]] fail(SQLITE_ABORT);
+        has_row = true;
+        column_count = sqlite3_column_count(st_);
+        return true;
+    }
+    has_row = false;
+    if (rc == SQLITE_DONE) {
+        if (h_->pending) [[unlikely]] fail(SQLITE_ABORT);
+        return false;
+    }
+    fail(rc);
+}
+
+std::int64_t local_statement::run() {
+    h_->check_open();
+    engine_lock lock(h_->db_mutex);
+    sqlite3* db = h_->db;
+    const auto before = sqlite3_total_changes64(db);
+    needs_reset_ = true;
+    int rc;
+    while ((rc = sqlite3_step(st_)) == SQLITE_ROW) {
+    }
+    ++generation;
+    has_row = false;
+    if (rc != SQLITE_DONE || h_->pending) [[unlikely]] fail(rc == SQLITE_DONE ? SQLITE_ABORT : rc);
+    return sqlite3_total_changes64(db) != before ? sqlite3_changes64(db) : 0;
+}
+
+void local_statement::refresh_names() const {
+    auto names = std::make_shared<std::vector<std::string>>();
+    const int n = sqlite3_column_count(st_);
+    names->reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        const char* c = sqlite3_column_name(st_, i);
+        names->emplace_back(c ? c : "");
+    }
+    names_ = std::move(names);
+}
+
+std::shared_ptr<const std::vector<std::string>> local_statement::column_names() const {
+    if (!names_ || static_cast<int>(names_->size()) != column_count) refresh_names();
+    return names_;
+}
+
+std::string_view local_statement::column_name(int index) const {
+    if (index < 0 || index >= column_count) throw_column_range(index);
+    return (*column_names())[static_cast<std::size_t>(index)];
+}
+
+int local_statement::column_index(std::string_view name) const {
+    const auto names = column_names();
+    for (std::size_t i = 0; i < names->size(); ++i)
+        if ((*names)[i] == name) return static_cast<int>(i);
+    // SQLite compares column names case-insensitively; so do we, after an exact match fails.
+    for (std::size_t i = 0; i < names->size(); ++i) {
+        const auto& n = (*names)[i];
+        if (n.size() == name.size() &&
+            std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); }))
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+value_view local_statement::column(int index) const {
+    engine_lock lock(h_->db_mutex);
+    sqlite3_value* v = sqlite3_column_value(st_, index);
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return value_view::integer(sqlite3_value_int64(v));
+    case SQLITE_FLOAT: return value_view::real(sqlite3_value_double(v));
+    case SQLITE_TEXT: {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+        const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
+        return value_view::text(std::string_view(p ? p : "", n));
+    }
+    case SQLITE_BLOB: {
+        const auto* p = static_cast<const std::byte*>(sqlite3_value_blob(v));
+        const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
+        return value_view::blob(blob_view(p, p ? n : 0));
+    }
+    default: return value_view::null();
+    }
+}
+
+std::vector<column_info> local_statement::columns() const {
+    engine_lock lock(h_->db_mutex);
+    auto s = [](const char* p) { return p ? std::string(p) : std::string(); };
+    const int n = sqlite3_column_count(st_);
+    std::vector<column_info> out;
+    out.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        out.push_back(column_info{s(sqlite3_column_name(st_, i)), s(sqlite3_column_decltype(st_, i)),
+                                  s(sqlite3_column_database_name(st_, i)), s(sqlite3_column_table_name(st_, i)),
+                                  s(sqlite3_column_origin_name(st_, i))});
+    }
+    return out;
+}
+
+std::string_view local_statement::sql() const {
+    const char* s = sqlite3_sql(st_);
+    return s ? std::string_view(s) : std::string_view();
+}
+
+std::string local_statement::expanded_sql() const {
+    char* s = sqlite3_expanded_sql(st_);
+    if (!s) return std::string(sql());
+    std::string out(s);
+    sqlite3_free(s);
+    return out;
+}
+
+} // namespace libsql::detail

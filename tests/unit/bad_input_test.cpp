@@ -1,0 +1,2 @@
+// placeholder: tests for bad_input arrive shortly
+#include <gtest/gtest.h>

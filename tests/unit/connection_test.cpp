@@ -1,0 +1,2 @@
+// placeholder: tests for connection arrive shortly
+#include <gtest/gtest.h>

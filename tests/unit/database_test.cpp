@@ -1,0 +1,2 @@
+// placeholder: tests for database arrive shortly
+#include <gtest/gtest.h>

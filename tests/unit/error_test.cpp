@@ -1,0 +1,2 @@
+// placeholder: tests for error arrive shortly
+#include <gtest/gtest.h>

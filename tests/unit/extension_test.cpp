@@ -1,0 +1,2 @@
+// placeholder: tests for extension arrive shortly
+#include <gtest/gtest.h>

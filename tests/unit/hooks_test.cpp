@@ -1,0 +1,2 @@
+// placeholder: tests for hooks arrive shortly
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// placeholder: tests for memory arrive shortly
+#include <gtest/gtest.h>

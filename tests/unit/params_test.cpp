@@ -1,0 +1,2 @@
+// placeholder: tests for params arrive shortly
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// placeholder: tests for pragma arrive shortly
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// placeholder: tests for rows arrive shortly
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// placeholder: tests for statement arrive shortly
+#include <gtest/gtest.h>

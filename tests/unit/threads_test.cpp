@@ -1,0 +1,2 @@
+// placeholder: tests for threads arrive shortly
+#include <gtest/gtest.h>

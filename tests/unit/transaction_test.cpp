@@ -1,0 +1,2 @@
+// placeholder: tests for transaction arrive shortly
+#include <gtest/gtest.h>

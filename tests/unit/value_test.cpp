@@ -1,0 +1,2 @@
+// placeholder: tests for value arrive shortly
+#include <gtest/gtest.h>
