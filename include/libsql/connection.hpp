@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include "libsql/source_location.hpp"
 #include <string>
 #include <string_view>
 
@@ -26,10 +26,10 @@ namespace libsql {
 /// SQL text plus the caller's source line, captured implicitly so that errors can name the user's line.
 struct sql_text {
     std::string_view text;
-    std::source_location where;
-    sql_text(const char* s, std::source_location w = std::source_location::current()) noexcept : text(s ? s : ""), where(w) {}
-    sql_text(std::string_view s, std::source_location w = std::source_location::current()) noexcept : text(s), where(w) {}
-    sql_text(const std::string& s, std::source_location w = std::source_location::current()) noexcept : text(s), where(w) {}
+    libsql::source_location where;
+    sql_text(const char* s, libsql::source_location w = libsql::source_location::current()) noexcept : text(s ? s : ""), where(w) {}
+    sql_text(std::string_view s, libsql::source_location w = libsql::source_location::current()) noexcept : text(s), where(w) {}
+    sql_text(const std::string& s, libsql::source_location w = libsql::source_location::current()) noexcept : text(s), where(w) {}
 };
 
 /// Run-time limits (sqlite3_limit): the largest string or blob, the longest SQL, and so on.

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <source_location>
+#include "libsql/source_location.hpp"
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -22,7 +22,7 @@ struct error_info {
     std::string hrana_code;           ///< code string from a Hrana peer (e.g. "SQLITE_CONSTRAINT", "STREAM_EXPIRED")
     std::string sql;                  ///< the SQL involved, truncated to error::max_sql_length bytes
     libsql::transport transport = transport::local;
-    std::source_location where{};     ///< the caller's line, where the library could capture it
+    libsql::source_location where{};     ///< the caller's line, where the library could capture it
 };
 
 /// Root of the hierarchy: a std::runtime_error whose what() holds the whole message (SQLite's text, the code name
@@ -41,7 +41,7 @@ public:
     [[nodiscard]] const std::string& hrana_code() const noexcept { return info_.hrana_code; }
     [[nodiscard]] const std::string& sql() const noexcept { return info_.sql; }
     [[nodiscard]] libsql::transport transport() const noexcept { return info_.transport; }
-    [[nodiscard]] const std::source_location& where() const noexcept { return info_.where; }
+    [[nodiscard]] const libsql::source_location& where() const noexcept { return info_.where; }
     [[nodiscard]] const error_info& info() const noexcept { return info_; }
 
 private:

@@ -6,7 +6,7 @@ namespace libsql {
 
 namespace {
 void run_sql(detail::connection_backend& c, const std::string& sql) {
-    c.execute_batch(sql, std::source_location::current());
+    c.execute_batch(sql, libsql::source_location::current());
 }
 } // namespace
 

@@ -48,7 +48,7 @@ struct db_handle {
         }
     }
     /// Throws the error the engine reports for rc (a callback's exception first, when there is one).
-    [[noreturn]] void fail(int rc, std::string_view sql, const std::source_location& where);
+    [[noreturn]] void fail(int rc, std::string_view sql, const libsql::source_location& where);
     void check_open() const {
         if (closed.load(std::memory_order_relaxed)) [[unlikely]] throw_closed();
     }
@@ -68,7 +68,7 @@ private:
 
 class local_statement final : public statement_backend {
 public:
-    local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, std::source_location where);
+    local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, libsql::source_location where);
     ~local_statement() override;
 
     int parameter_count() const noexcept override { return sqlite3_bind_parameter_count(st_); }
@@ -105,8 +105,8 @@ public:
     local_connection(const std::string& path, const connect_options& options);
     ~local_connection() override;
 
-    std::shared_ptr<statement_backend> prepare(std::string_view sql, std::source_location where, bool single) override;
-    void execute_batch(std::string_view sql, std::source_location where) override;
+    std::shared_ptr<statement_backend> prepare(std::string_view sql, libsql::source_location where, bool single) override;
+    void execute_batch(std::string_view sql, libsql::source_location where) override;
     std::int64_t changes() const override;
     std::int64_t total_changes() const override;
     std::int64_t last_insert_rowid() const override;

@@ -15,7 +15,7 @@ bool blank(const char* p, const char* end) noexcept {
     return true;
 }
 
-void check_sql_text(std::string_view sql, std::source_location where) {
+void check_sql_text(std::string_view sql, libsql::source_location where) {
     if (sql.find('\0') != std::string_view::npos)
         throw usage_error("SQL text contains a NUL byte; the engine would ignore everything after it",
                           error_info{0, {}, std::string(sql.substr(0, sql.find('\0'))), transport::local, where});
@@ -82,7 +82,7 @@ db_handle::~db_handle() {
 
 void db_handle::throw_closed() { throw usage_error("the connection is closed"); }
 
-void db_handle::fail(int rc, std::string_view sql, const std::source_location& where) {
+void db_handle::fail(int rc, std::string_view sql, const libsql::source_location& where) {
     rethrow_pending();
     const int ext = sqlite3_extended_errcode(db);
     // The engine's message belongs to the latest failure, which is this one unless rc came from elsewhere.
@@ -118,7 +118,7 @@ local_connection::local_connection(const std::string& path, const connect_option
 
 local_connection::~local_connection() { close(); }
 
-std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sql, std::source_location where, bool single) {
+std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sql, libsql::source_location where, bool single) {
     sqlite3* d = db();
     check_sql_text(sql, where);
     engine_lock lock(h_->db_mutex);
@@ -148,7 +148,7 @@ std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sq
     return out;
 }
 
-void local_connection::execute_batch(std::string_view sql, std::source_location where) {
+void local_connection::execute_batch(std::string_view sql, libsql::source_location where) {
     sqlite3* d = db();
     check_sql_text(sql, where);
     engine_lock lock(h_->db_mutex);
@@ -208,7 +208,7 @@ void local_connection::reset() {
     h_->pending = nullptr;
     if (!sqlite3_get_autocommit(d)) {
         const int rc = sqlite3_exec(d, "ROLLBACK", nullptr, nullptr, nullptr);
-        if (rc != SQLITE_OK) h_->fail(rc, "ROLLBACK", std::source_location::current());
+        if (rc != SQLITE_OK) h_->fail(rc, "ROLLBACK", libsql::source_location::current());
     }
 }
 
@@ -251,7 +251,7 @@ void local_connection::set_rollback_hook(rollback_callback cb) {
 void local_connection::enable_load_extension(bool on) {
     int now = 0;
     const int rc = sqlite3_db_config(db(), SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, on ? 1 : 0, &now);
-    if (rc != SQLITE_OK) h_->fail(rc, {}, std::source_location::current());
+    if (rc != SQLITE_OK) h_->fail(rc, {}, libsql::source_location::current());
     h_->load_extension_enabled = now != 0;
 }
 

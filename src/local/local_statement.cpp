@@ -5,7 +5,7 @@
 
 namespace libsql::detail {
 
-local_statement::local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, std::source_location w)
+local_statement::local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, libsql::source_location w)
     : h_(std::move(h)), st_(st) {
     where = w;
     column_count = sqlite3_column_count(st_);

@@ -11,7 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include "libsql/source_location.hpp"
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,7 +76,7 @@ public:
     int column_count = 0;                 ///< set by the backend when prepared
     std::uint64_t generation = 0;         ///< changes whenever the current row changes or the statement resets
     bool has_row = false;                 ///< a row is current
-    std::source_location where{};         ///< where the statement was prepared
+    libsql::source_location where{};         ///< where the statement was prepared
 };
 
 class connection_backend {
@@ -85,8 +85,8 @@ public:
 
     /// Prepares one statement. With single=true, text after the first statement (other than whitespace,
     /// comments and semicolons) is a usage_error.
-    [[nodiscard]] virtual std::shared_ptr<statement_backend> prepare(std::string_view sql, std::source_location where, bool single) = 0;
-    virtual void execute_batch(std::string_view sql, std::source_location where) = 0;
+    [[nodiscard]] virtual std::shared_ptr<statement_backend> prepare(std::string_view sql, libsql::source_location where, bool single) = 0;
+    virtual void execute_batch(std::string_view sql, libsql::source_location where) = 0;
 
     [[nodiscard]] virtual std::int64_t changes() const = 0;
     [[nodiscard]] virtual std::int64_t total_changes() const = 0;
