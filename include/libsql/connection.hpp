@@ -88,7 +88,9 @@ public:
     /// Stops the statement running now (from any thread); it fails with libsql::interrupted. No effect when
     /// nothing runs.
     void interrupt() noexcept { if (c_) c_->interrupt(); }
-    /// Closes now. Statements still alive keep the engine handle until they go, but refuse to run.
+    /// Closes now: an open transaction rolls back, statements are reset, and every later use (of the connection,
+    /// its statements or rows) is a usage_error. The engine handle is freed once this object and its statements
+    /// are gone, which makes close() safe even while another thread is inside a call.
     void close() noexcept { if (c_) c_->close(); }
     [[nodiscard]] bool is_open() const noexcept { return c_ && !c_->is_closed(); }
     /// Changes a run-time limit; returns the previous value.

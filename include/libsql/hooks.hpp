@@ -4,6 +4,11 @@
 // caught before it can unwind through the engine's C frames, the statement fails, and the same exception reaches
 // the caller of the libsql call that ran the statement. Callbacks must not close or reconfigure their own
 // connection.
+//
+// An update hook is called after its row changed and cannot stop the statement from finishing. When it throws, the
+// exception reaches the caller as the statement returns; an autocommit statement's commit is turned into a
+// rollback, so its changes are gone; inside an explicit transaction the changes stay in that transaction, which the
+// caller then rolls back (a libsql::transaction does so unless committed).
 #pragma once
 
 #include "libsql/detail/backend.hpp"
@@ -18,7 +23,8 @@ namespace libsql {
 enum class authorizer_result : int {
     allow = 0,   ///< the action goes ahead
     deny = 1,    ///< the statement fails to prepare with SQLITE_AUTH
-    ignore = 2,  ///< reading a column yields NULL; deleting from a table deletes nothing but is not an error
+    ignore = 2,  ///< reading a column yields NULL; other actions follow SQLite's authorizer docs (a DELETE still
+                 ///< deletes its rows, one by one, without the truncate optimisation)
 };
 
 /// The action being authorised: SQLite's action codes (SQLITE_CREATE_INDEX = 1 … SQLITE_RECURSIVE = 33).

@@ -149,10 +149,13 @@ public:
     };
 
     rows() = default;
-    rows(std::shared_ptr<detail::statement_backend> st) noexcept : st_(std::move(st)), gen_(st_->generation) {}
-    rows(rows&& o) noexcept : st_(std::move(o.st_)), gen_(o.gen_), state_(o.state_) {}
+    // A null statement makes an empty cursor (and keeps g++'s -Wnull-dereference quiet where it cannot prove
+    // that callers checked).
+    rows(std::shared_ptr<detail::statement_backend> st) noexcept : st_(std::move(st)), gen_(st_ ? std::uint64_t{st_->generation} : std::uint64_t{0}) {}
+    // A moved-from cursor is like an empty one (fresh, no statement): its next use is a usage_error.
+    rows(rows&& o) noexcept : st_(std::move(o.st_)), gen_(o.gen_), state_(std::exchange(o.state_, state::fresh)) {}
     rows& operator=(rows&& o) noexcept {
-        if (this != &o) { finish(); st_ = std::move(o.st_); gen_ = o.gen_; state_ = o.state_; }
+        if (this != &o) { finish(); st_ = std::move(o.st_); gen_ = o.gen_; state_ = std::exchange(o.state_, state::fresh); }
         return *this;
     }
     rows(const rows&) = delete;
@@ -170,7 +173,10 @@ public:
     }
     /// The current row (valid until next()).
     [[nodiscard]] row_view current() const {
-        if (state_ != state::on_row) [[unlikely]] st_->throw_usage("no current row: call next() first, or the rows are exhausted");
+        if (state_ != state::on_row) [[unlikely]] {
+            check_owner();  // an empty or moved-from cursor has no statement to name
+            st_->throw_usage("no current row: call next() first, or the rows are exhausted");
+        }
         return row_view(st_.get(), gen_);
     }
 

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,17 @@ namespace detail {
 [[noreturn]] void throw_unknown_parameter(const statement_backend& st, std::string_view name);
 [[noreturn]] void throw_unbound_parameter(const statement_backend& st, int index);
 
+/// Binds one argument. copy=false is only safe for a view into the argument itself (which the caller keeps alive);
+/// a value that to_value() converted into (a time_point's text, say) is a temporary, so it is always copied.
+template <class T> void bind_arg(statement_backend& st, int index, const T& arg, bool copy) {
+    using traits = value_traits<std::remove_cvref_t<T>>;
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(traits::to_value(arg))>, value_view>) {
+        st.bind(index, traits::to_value(arg), copy);
+    } else {
+        st.bind(index, as_view(traits::to_value(arg)), true);
+    }
+}
+
 /// Binds a variadic argument list: positional arguments fill ?1, ?2, … in order; named_arg binds by name. Every
 /// parameter must end up bound.
 template <class... Args> void bind_args(statement_backend& st, bool copy, const Args&... args) {
@@ -33,7 +45,7 @@ template <class... Args> void bind_args(statement_backend& st, bool copy, const 
     if constexpr (named_count == 0) {
         if (static_cast<int>(sizeof...(Args)) != count) [[unlikely]] throw_argument_count(st, sizeof...(Args));
         int index = 1;
-        (st.bind(index++, as_view(value_traits<std::remove_cvref_t<Args>>::to_value(args)), copy), ...);
+        (bind_arg(st, index++, args, copy), ...);
     } else {
         std::vector<bool> seen(static_cast<std::size_t>(count) + 1);
         int index = 1;
@@ -43,12 +55,11 @@ template <class... Args> void bind_args(statement_backend& st, bool copy, const 
             if constexpr (is_named_arg<A>::value) {
                 at = st.parameter_index(a.name);
                 if (at == 0) throw_unknown_parameter(st, a.name);
-                using T = std::remove_cvref_t<decltype(a.arg)>;
-                st.bind(at, as_view(value_traits<T>::to_value(a.arg)), copy);
+                bind_arg(st, at, a.arg, copy);
             } else {
                 at = index++;
                 if (at > count) throw_argument_count(st, sizeof...(Args));
-                st.bind(at, as_view(value_traits<A>::to_value(a)), copy);
+                bind_arg(st, at, a, copy);
             }
             seen[static_cast<std::size_t>(at)] = true;
         };
@@ -133,12 +144,14 @@ private:
             detail::bind_params(st, args...);
             return st.run();
         } else {
-            // The arguments outlive the run, so they are bound without a copy and unbound afterwards.
-            detail::bind_args(st, false, args...);
+            // The arguments outlive the run, so they are bound without a copy and unbound afterwards. The guard
+            // comes first: when a later argument fails to bind, the earlier ones must not stay bound to the
+            // caller's memory either.
             struct unbind {
                 detail::statement_backend& s;
                 ~unbind() { s.clear_bindings(); }
             } guard{st};
+            detail::bind_args(st, false, args...);
             return st.run();
         }
     }

@@ -32,6 +32,9 @@ public:
     [[nodiscard]] bool is_active() const noexcept { return state_ == state::active; }
     /// A savepoint nested inside this one; savepoints nest to any depth.
     [[nodiscard]] libsql::savepoint savepoint();
+    /// The same as savepoint(), under a name a savepoint object can use too (inside class savepoint the name
+    /// savepoint means the class): auto inner = outer_savepoint.nested();
+    [[nodiscard]] libsql::savepoint nested();
 
 protected:
     enum class state : std::uint8_t { empty, active, committed, rolled_back };

@@ -26,6 +26,8 @@ libsql::savepoint transaction_base::savepoint() {
     return libsql::savepoint(conn_);
 }
 
+libsql::savepoint transaction_base::nested() { return savepoint(); }
+
 namespace {
 const char* begin_sql(transaction_behavior b) {
     switch (b) {
@@ -38,11 +40,15 @@ const char* begin_sql(transaction_behavior b) {
 
 transaction::transaction(std::shared_ptr<detail::connection_backend> c, transaction_behavior b)
     : transaction_base(std::move(c)), behavior_(b) {
+    bool begun = false;
     try {
         run(begin_sql(b));
+        begun = true;
         if (b == transaction_behavior::read_only) run("PRAGMA query_only = 1");
     } catch (...) {
-        if (!conn_->is_autocommit()) {
+        // Only a transaction this constructor began is ours to roll back: when BEGIN itself failed (one is open
+        // already, say), the open one belongs to someone else.
+        if (begun && !conn_->is_autocommit()) {
             try { run("ROLLBACK"); } catch (...) {}
         }
         state_ = state::empty;

@@ -64,6 +64,19 @@ void throw_range_unsigned(std::uint64_t v) {
 void check_utf8(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* end = p + s.size();
+    // Fast path for ASCII: eight bytes at a time, the last eight overlapping the word before (no byte-wise tail).
+    if (s.size() >= 8) {
+        std::uint64_t w;
+        while (end - p > 8) {
+            __builtin_memcpy(&w, p, 8);
+            if (w & 0x8080808080808080ull) break;
+            p += 8;
+        }
+        if (end - p <= 8) {
+            __builtin_memcpy(&w, end - 8, 8);
+            if ((w & 0x8080808080808080ull) == 0) return;
+        }
+    }
     while (p < end) {
         // Fast path: eight ASCII bytes at a time.
         while (end - p >= 8) {

@@ -33,6 +33,13 @@ struct db_handle {
     commit_callback commit;
     rollback_callback rollback;
     std::exception_ptr pending;         // thrown by a user callback inside the engine, rethrown to the caller
+    /// Whether a user callback is installed (so pending may be set). Written under db_mutex; read without it by
+    /// local_statement::step(), which holds db_mutex across the engine call only when this is true. Whatever installs
+    /// a callback that can leave `pending` must keep it up to date (user_callbacks_changed()).
+    std::atomic<bool> has_user_callbacks{false};
+    void user_callbacks_changed() noexcept {
+        has_user_callbacks.store(authorizer || update || commit || rollback, std::memory_order_release);
+    }
     bool load_extension_enabled = false;
 
     db_handle() = default;
@@ -53,6 +60,34 @@ struct db_handle {
         if (closed.load(std::memory_order_relaxed)) [[unlikely]] throw_closed();
     }
     [[noreturn]] static void throw_closed();
+
+    /// Frees the engine handle once the connection is closed and nothing uses it: no statement left, no call in
+    /// progress. Whoever sees that last (close(), a call ending, a statement going) frees it.
+    void free_if_unused() noexcept;
+    std::atomic<int> active_calls{0};
+};
+
+/// Marks a connection-level call in progress for its lifetime, so that close() on another thread cannot free the
+/// engine handle under it; refuses to start on a closed connection. Converts to the engine handle.
+class using_db {
+public:
+    explicit using_db(db_handle& h) : h_(h) {
+        h_.active_calls.fetch_add(1);
+        if (h_.closed.load()) [[unlikely]] {
+            release();
+            db_handle::throw_closed();
+        }
+    }
+    ~using_db() { release(); }
+    using_db(const using_db&) = delete;
+    using_db& operator=(const using_db&) = delete;
+    operator sqlite3*() const noexcept { return h_.db; }
+
+private:
+    void release() noexcept {
+        if (h_.active_calls.fetch_sub(1) == 1 && h_.closed.load()) [[unlikely]] h_.free_if_unused();
+    }
+    db_handle& h_;
 };
 
 /// Holds the engine's connection lock for a scope. The engine's own calls inside re-enter it cheaply.
@@ -88,15 +123,29 @@ public:
     bool is_explain() const override { return sqlite3_stmt_isexplain(st_) != 0; }
     std::string_view sql() const override;
     std::string expanded_sql() const override;
-    sqlite3_stmt* native_handle() const noexcept override { return st_; }
+    sqlite3_stmt* native_handle() const noexcept override { settle_bindings(); return st_; }
 
 private:
     [[noreturn]] void fail(int rc);
+    [[noreturn, gnu::cold, gnu::noinline]] void bind_failed(int rc, int index) const;
+    bool step_locked();
     void refresh_names() const;
+    /// Carries out a deferred clear_bindings(); called before anything reads the bindings.
+    void settle_bindings() const noexcept {
+        if (clear_pending_) [[unlikely]] clear_unbound();
+    }
+    void clear_unbound() const noexcept;
 
     std::shared_ptr<db_handle> h_;
     sqlite3_stmt* st_;
-    bool needs_reset_ = false;
+    relaxed<bool> needs_reset_;
+    // clear_bindings() is deferred until the bindings are next read (a run, expanded_sql(), native_handle()), and
+    // then clears only the parameters not bound again since. A run with borrowed arguments ends with
+    // clear_bindings() and the next run's arguments rebind every parameter, so a loop of execute(args...) clears
+    // nothing (sqlite3_clear_bindings() per run cost as much as the four bindings of a row). Statements with more
+    // than 64 parameters clear at once.
+    mutable bool clear_pending_ = false;
+    std::uint64_t rebound_ = 0;  // while clear_pending_: the parameters bound since, bit i-1 for ?i
     mutable std::shared_ptr<const std::vector<std::string>> names_;
 };
 
@@ -127,7 +176,7 @@ public:
     sqlite3* native_handle() const noexcept override { return h_->closed ? nullptr : h_->db; }
 
 private:
-    sqlite3* db() const { h_->check_open(); return h_->db; }
+    [[nodiscard]] using_db db() const { return using_db(*h_); }
     std::shared_ptr<db_handle> h_;
 };
 

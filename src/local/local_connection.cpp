@@ -3,6 +3,7 @@
 #include "libsql/hooks.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace libsql::detail {
 
@@ -80,6 +81,16 @@ db_handle::~db_handle() {
     if (db) sqlite3_close_v2(db);
 }
 
+void db_handle::free_if_unused() noexcept {
+    sqlite3* to_close = nullptr;
+    {
+        std::lock_guard lk(life);
+        if (closed.load() && statements.empty() && active_calls.load() == 0) to_close = std::exchange(db, nullptr);
+    }
+    // Outside the statement-list lock: closing takes the engine lock, which is always taken before that one.
+    if (to_close) sqlite3_close_v2(to_close);
+}
+
 void db_handle::throw_closed() { throw usage_error("the connection is closed"); }
 
 void db_handle::fail(int rc, std::string_view sql, const libsql::source_location& where) {
@@ -119,7 +130,8 @@ local_connection::local_connection(const std::string& path, const connect_option
 local_connection::~local_connection() { close(); }
 
 std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sql, libsql::source_location where, bool single) {
-    sqlite3* d = db();
+    const auto guard = db();
+    sqlite3* d = guard;
     check_sql_text(sql, where);
     engine_lock lock(h_->db_mutex);
     sqlite3_stmt* st = nullptr;
@@ -149,7 +161,8 @@ std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sq
 }
 
 void local_connection::execute_batch(std::string_view sql, libsql::source_location where) {
-    sqlite3* d = db();
+    const auto guard = db();
+    sqlite3* d = guard;
     check_sql_text(sql, where);
     engine_lock lock(h_->db_mutex);
     const char* p = sql.data();
@@ -194,17 +207,24 @@ void local_connection::busy_timeout(std::chrono::milliseconds ms) {
 }
 
 void local_connection::interrupt() noexcept {
-    std::lock_guard lk(h_->life);
-    if (h_->db && !h_->closed) sqlite3_interrupt(h_->db);
+    try {
+        const auto guard = db();
+        sqlite3_interrupt(guard);
+    } catch (const usage_error&) {
+        // Closed: nothing runs, nothing to stop.
+    }
 }
 
 void local_connection::reset() {
-    sqlite3* d = db();
+    const auto guard = db();
+    sqlite3* d = guard;
+    // The engine lock before the statement list, the order prepare() takes them in (a new statement registers
+    // while the engine lock is held); the other order could deadlock against a prepare on another thread.
+    engine_lock lock(h_->db_mutex);
     {
         std::lock_guard lk(h_->life);
         for (auto* st : h_->statements) st->reset();
     }
-    engine_lock lock(h_->db_mutex);
     h_->pending = nullptr;
     if (!sqlite3_get_autocommit(d)) {
         const int rc = sqlite3_exec(d, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -213,39 +233,53 @@ void local_connection::reset() {
 }
 
 void local_connection::close() noexcept {
-    std::lock_guard lk(h_->life);
-    if (h_->closed) return;
-    h_->closed = true;
-    if (h_->statements.empty() && h_->db) {
-        sqlite3_close_v2(h_->db);
-        h_->db = nullptr;
+    if (h_->closed.exchange(true)) return;
+    // End what is open now: every statement reset (releasing its read lock), an open transaction rolled back. This
+    // counts as a call in progress, so the handle cannot be freed under it.
+    h_->active_calls.fetch_add(1);
+    {
+        engine_lock lock(h_->db_mutex);
+        {
+            std::lock_guard lk(h_->life);
+            for (auto* st : h_->statements) st->reset();
+        }
+        if (!sqlite3_get_autocommit(h_->db)) sqlite3_exec(h_->db, "ROLLBACK", nullptr, nullptr, nullptr);
     }
+    h_->active_calls.fetch_sub(1);
+    // Freed now unless a statement is still alive or another thread is inside a call; then the last of those frees it.
+    h_->free_if_unused();
 }
 
 void local_connection::set_authorizer(authorizer_callback cb) {
-    sqlite3* d = db();
+    const auto guard = db();
+    sqlite3* d = guard;
     engine_lock lock(h_->db_mutex);
     std::swap(h_->authorizer, cb);
     sqlite3_set_authorizer(d, h_->authorizer ? authorizer_trampoline : nullptr, h_.get());
+    h_->user_callbacks_changed();
 }
 
 void local_connection::set_update_hook(update_callback cb) {
-    sqlite3* d = db();
+    const auto guard = db();
+    sqlite3* d = guard;
     engine_lock lock(h_->db_mutex);
     std::swap(h_->update, cb);
     sqlite3_update_hook(d, h_->update ? update_trampoline : nullptr, h_.get());
+    h_->user_callbacks_changed();
 }
 
 void local_connection::set_commit_hook(commit_callback cb) {
-    (void)db();
+    const auto guard = db();
     engine_lock lock(h_->db_mutex);
     std::swap(h_->commit, cb);
+    h_->user_callbacks_changed();
 }
 
 void local_connection::set_rollback_hook(rollback_callback cb) {
-    (void)db();
+    const auto guard = db();
     engine_lock lock(h_->db_mutex);
     std::swap(h_->rollback, cb);
+    h_->user_callbacks_changed();
 }
 
 void local_connection::enable_load_extension(bool on) {
@@ -256,7 +290,8 @@ void local_connection::enable_load_extension(bool on) {
 }
 
 void local_connection::load_extension(const std::string& path, const std::optional<std::string>& entry_point) {
-    sqlite3* d = db();
+    const auto guard = db();
+    sqlite3* d = guard;
     if (!h_->load_extension_enabled)
         throw usage_error("load_extension is disabled on this connection: call enable_load_extension(true) first, "
                           "or open the database with connect_options::enable_load_extension");

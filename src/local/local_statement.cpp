@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace libsql::detail {
 
@@ -15,22 +16,28 @@ local_statement::local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st,
 
 local_statement::~local_statement() {
     sqlite3_finalize(st_);
-    std::lock_guard lk(h_->life);
-    auto& v = h_->statements;
-    if (auto it = std::find(v.begin(), v.end(), this); it != v.end()) {
-        *it = v.back();
-        v.pop_back();
+    {
+        std::lock_guard lk(h_->life);
+        auto& v = h_->statements;
+        if (auto it = std::find(v.begin(), v.end(), this); it != v.end()) {
+            *it = v.back();
+            v.pop_back();
+        }
     }
-    // A closed connection's engine handle waited for its last statement.
-    if (h_->closed && v.empty() && h_->db) {
-        sqlite3_close_v2(h_->db);
-        h_->db = nullptr;
-    }
+    // A closed connection's engine handle may have waited for its last statement.
+    if (h_->closed.load()) h_->free_if_unused();
 }
 
 void local_statement::fail(int rc) {
     needs_reset_ = false;
     has_row = false;
+    // A callback's exception stays pending across the reset: resetting a write statement stopped early (one with
+    // RETURNING, failing on its first row) commits its autocommit transaction, and the pending exception is what
+    // makes the commit hook turn that commit into a rollback.
+    if (h_->pending) [[unlikely]] {
+        sqlite3_reset(st_);
+        h_->rethrow_pending();
+    }
     // The error is read before the reset; reset returns the same code and releases what the statement held.
     try {
         h_->fail(rc, sql(), where);
@@ -87,17 +94,40 @@ void local_statement::bind(int index, value_view v, bool copy) {
     }
     default: rc = SQLITE_MISUSE;
     }
-    if (rc != SQLITE_OK) [[unlikely]] {
-        if (rc == SQLITE_RANGE)
-            throw_usage("parameter index " + std::to_string(index) + " is out of range: the statement has " +
-                        std::to_string(sqlite3_bind_parameter_count(st_)) + " parameter(s), numbered from 1");
-        h_->fail(rc, sql(), where);
-    }
+    if (rc != SQLITE_OK) [[unlikely]] bind_failed(rc, index);
+    if (clear_pending_) rebound_ |= std::uint64_t{1} << (index - 1);
+}
+
+// Out of line, so that bind() itself stays a small leaf around the engine call.
+void local_statement::bind_failed(int rc, int index) const {
+    if (rc == SQLITE_RANGE)
+        throw_usage("parameter index " + std::to_string(index) + " is out of range: the statement has " +
+                    std::to_string(sqlite3_bind_parameter_count(st_)) + " parameter(s), numbered from 1");
+    h_->fail(rc, sql(), where);
 }
 
 void local_statement::clear_bindings() {
     if (needs_reset_) reset();
-    sqlite3_clear_bindings(st_);
+    if (sqlite3_bind_parameter_count(st_) > 64) {
+        clear_pending_ = false;
+        sqlite3_clear_bindings(st_);
+        return;
+    }
+    clear_pending_ = true;
+    rebound_ = 0;
+}
+
+void local_statement::clear_unbound() const noexcept {
+    clear_pending_ = false;
+    const int n = sqlite3_bind_parameter_count(st_);
+    const std::uint64_t all = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+    if (rebound_ == all) return;
+    if (rebound_ == 0) {
+        sqlite3_clear_bindings(st_);
+        return;
+    }
+    for (int i = 1; i <= n; ++i)
+        if (((rebound_ >> (i - 1)) & 1) == 0) sqlite3_bind_null(st_, i);
 }
 
 void local_statement::reset() noexcept {
@@ -111,7 +141,32 @@ void local_statement::reset() noexcept {
 
 bool local_statement::step() {
     h_->check_open();
+    if (h_->has_user_callbacks.load(std::memory_order_acquire)) [[unlikely]] return step_locked();
+    // No user callback is installed, so nothing can leave an exception pending during the run: the engine's lock,
+    // which sqlite3_step() takes itself, is all a step needs. (Holding it around the call as well, as step_locked()
+    // must, cost a lock round trip per row.)
+    settle_bindings();
+    needs_reset_ = true;
+    const int rc = sqlite3_step(st_);
+    ++generation;
+    const bool row = rc == SQLITE_ROW;
+    has_row = row;
+    if ((row || rc == SQLITE_DONE) && !h_->has_user_callbacks.load(std::memory_order_acquire)) [[likely]] {
+        if (row) column_count = sqlite3_column_count(st_);
+        return row;
+    }
+    // A failure (its message is the engine's latest; under a race with another thread using this connection,
+    // h_->fail() falls back to the generic text for rc), or a callback installed by another thread meanwhile.
     engine_lock lock(h_->db_mutex);
+    if (h_->pending) [[unlikely]] fail(SQLITE_ABORT);
+    if (!row && rc != SQLITE_DONE) fail(rc);
+    if (row) column_count = sqlite3_column_count(st_);
+    return row;
+}
+
+bool local_statement::step_locked() {
+    engine_lock lock(h_->db_mutex);
+    settle_bindings();
     needs_reset_ = true;
     const int rc = sqlite3_step(st_);
     ++generation;
@@ -134,6 +189,7 @@ std::int64_t local_statement::run() {
     engine_lock lock(h_->db_mutex);
     sqlite3* db = h_->db;
     const auto before = sqlite3_total_changes64(db);
+    settle_bindings();
     needs_reset_ = true;
     int rc;
     while ((rc = sqlite3_step(st_)) == SQLITE_ROW) {
@@ -180,17 +236,22 @@ int local_statement::column_index(std::string_view name) const {
 }
 
 value_view local_statement::column(int index) const {
-    engine_lock lock(h_->db_mutex);
+    // sqlite3_column_value() takes the connection lock itself. The type, an integer or a real are then plain reads of
+    // this statement's own result cell (no conversion, no allocation), which no other thread touches: a statement
+    // belongs to one thread. Text and blobs are read under the lock: the engine may convert or expand them in place,
+    // allocating from the connection. (Taking the lock for every column cost a lock round trip per column.)
     sqlite3_value* v = sqlite3_column_value(st_, index);
     switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER: return value_view::integer(sqlite3_value_int64(v));
     case SQLITE_FLOAT: return value_view::real(sqlite3_value_double(v));
     case SQLITE_TEXT: {
+        engine_lock lock(h_->db_mutex);
         const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
         const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
         return value_view::text(std::string_view(p ? p : "", n));
     }
     case SQLITE_BLOB: {
+        engine_lock lock(h_->db_mutex);
         const auto* p = static_cast<const std::byte*>(sqlite3_value_blob(v));
         const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
         return value_view::blob(blob_view(p, p ? n : 0));
@@ -219,6 +280,7 @@ std::string_view local_statement::sql() const {
 }
 
 std::string local_statement::expanded_sql() const {
+    settle_bindings();
     char* s = sqlite3_expanded_sql(st_);
     if (!s) return std::string(sql());
     std::string out(s);

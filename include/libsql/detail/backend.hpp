@@ -6,6 +6,7 @@
 #include "libsql/error.hpp"
 #include "libsql/value.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,22 @@ using commit_callback = std::function<bool()>;
 using rollback_callback = std::function<void()>;
 
 namespace detail {
+
+/// A field another thread may touch while its owner reads it (connection::reset() from another thread marks every
+/// statement reset): atomic, so that such misuse is never a data race, yet a plain load or store on the hot path.
+template <class T> class relaxed {
+public:
+    constexpr relaxed(T v = T{}) noexcept : v_(v) {}
+    relaxed(const relaxed&) = delete;
+    relaxed& operator=(const relaxed&) = delete;
+    operator T() const noexcept { return v_.load(std::memory_order_relaxed); }
+    relaxed& operator=(T v) noexcept { v_.store(v, std::memory_order_relaxed); return *this; }
+    /// Not an atomic read-modify-write: only "it changed" matters, and the owner's increments are not contended.
+    relaxed& operator++() noexcept { v_.store(static_cast<T>(v_.load(std::memory_order_relaxed) + 1), std::memory_order_relaxed); return *this; }
+
+private:
+    std::atomic<T> v_;
+};
 
 class statement_backend {
 public:
@@ -74,8 +91,8 @@ public:
     [[noreturn]] void throw_no_column(std::string_view name) const;
 
     int column_count = 0;                 ///< set by the backend when prepared
-    std::uint64_t generation = 0;         ///< changes whenever the current row changes or the statement resets
-    bool has_row = false;                 ///< a row is current
+    relaxed<std::uint64_t> generation;    ///< changes whenever the current row changes or the statement resets
+    relaxed<bool> has_row;                ///< a row is current
     libsql::source_location where{};         ///< where the statement was prepared
 };
 
