@@ -1,0 +1,41 @@
+// The network front end of `libsql serve`: HTTP/1.1 and WebSocket on one port (Boost.Beast, C++20 coroutines).
+// Keeps Beast inside http_server.cpp: this header has no Boost types.
+#pragma once
+
+#include "server/service.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace libsql::server {
+
+struct http_server_options {
+    std::string listen_address = "127.0.0.1";
+    std::uint16_t port = 8080;                            ///< 0: pick a free port (see port())
+    std::size_t max_body_bytes = 10 * 1024 * 1024;        ///< larger requests get 413
+    std::chrono::milliseconds read_timeout{30'000};       ///< slow clients are cut off after this
+    unsigned worker_threads = 0;                          ///< database work; 0: hardware concurrency, at least 2
+};
+
+class http_server {
+public:
+    http_server(service& svc, http_server_options options);
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    /// The port actually bound.
+    [[nodiscard]] std::uint16_t port() const noexcept;
+    /// Serves until stop() (from any thread or a signal handler's thread); returns when in-flight work is done.
+    void run();
+    /// Stops accepting, lets in-flight requests finish, then makes run() return.
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace libsql::server
