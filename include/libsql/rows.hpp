@@ -94,7 +94,8 @@ public:
     [[nodiscard]] row to_row() const;
 
     void check(int index) const {
-        if (st_->generation != gen_ || !st_->has_row) [[unlikely]] st_->throw_stale();
+        // Every step and reset moves the generation on, so an unchanged one means this row is still current.
+        if (st_->generation != gen_) [[unlikely]] st_->throw_stale();
         if (static_cast<unsigned>(index) >= static_cast<unsigned>(st_->column_count)) [[unlikely]] st_->throw_column_range(index);
     }
     [[nodiscard]] value_view at_unchecked(int index) const { return st_->column(index); }

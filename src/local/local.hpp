@@ -106,10 +106,14 @@ public:
     local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, libsql::source_location where);
     ~local_statement() override;
 
-    int parameter_count() const noexcept override { return sqlite3_bind_parameter_count(st_); }
+    int parameter_count() const noexcept override { return parameter_count_; }
     std::string_view parameter_name(int index) const override;
     int parameter_index(std::string_view name) const override;
-    void bind(int index, value_view v, bool copy) override;
+    void bind_null(int index) override;
+    void bind_integer(int index, std::int64_t v) override;
+    void bind_real(int index, double v) override;
+    void bind_text(int index, const char* data, std::size_t size, bool copy) override;
+    void bind_blob(int index, const std::byte* data, std::size_t size, bool copy) override;
     void clear_bindings() override;
     void reset() noexcept override;
     bool step() override;
@@ -128,6 +132,14 @@ public:
 private:
     [[noreturn]] void fail(int rc);
     [[noreturn, gnu::cold, gnu::noinline]] void bind_failed(int rc, int index) const;
+    void before_bind() {
+        h_->check_open();
+        if (needs_reset_) reset();
+    }
+    void after_bind(int rc, int index) {
+        if (rc != SQLITE_OK) [[unlikely]] bind_failed(rc, index);
+        if (clear_pending_) rebound_ |= std::uint64_t{1} << (index - 1);
+    }
     bool step_locked();
     void refresh_names() const;
     /// Carries out a deferred clear_bindings(); called before anything reads the bindings.
@@ -138,6 +150,7 @@ private:
 
     std::shared_ptr<db_handle> h_;
     sqlite3_stmt* st_;
+    int parameter_count_;  // fixed for the statement's life: SQLite re-prepares only the same text
     relaxed<bool> needs_reset_;
     // clear_bindings() is deferred until the bindings are next read (a run, expanded_sql(), native_handle()), and
     // then clears only the parameters not bound again since. A run with borrowed arguments ends with

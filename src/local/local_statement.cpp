@@ -7,7 +7,7 @@
 namespace libsql::detail {
 
 local_statement::local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, libsql::source_location w)
-    : h_(std::move(h)), st_(st) {
+    : h_(std::move(h)), st_(st), parameter_count_(sqlite3_bind_parameter_count(st)) {
     where = w;
     column_count = sqlite3_column_count(st_);
     std::lock_guard lk(h_->life);
@@ -72,30 +72,33 @@ int local_statement::parameter_index(std::string_view name) const {
     return 0;
 }
 
-void local_statement::bind(int index, value_view v, bool copy) {
-    h_->check_open();
-    if (needs_reset_) reset();
-    const auto dtor = copy ? SQLITE_TRANSIENT : SQLITE_STATIC;
-    int rc;
-    switch (v.type()) {
-    case value_type::null: rc = sqlite3_bind_null(st_, index); break;
-    case value_type::integer: rc = sqlite3_bind_int64(st_, index, v.as_integer()); break;
-    case value_type::real: rc = sqlite3_bind_double(st_, index, v.as_real()); break;
-    case value_type::text: {
-        const auto t = v.as_text();
-        rc = sqlite3_bind_text64(st_, index, t.data() ? t.data() : "", t.size(), dtor, SQLITE_UTF8);
-        break;
-    }
-    case value_type::blob: {
-        const auto b = v.as_blob();
-        rc = b.empty() ? sqlite3_bind_zeroblob(st_, index, 0)
-                       : sqlite3_bind_blob64(st_, index, b.data(), b.size(), dtor);
-        break;
-    }
-    default: rc = SQLITE_MISUSE;
-    }
-    if (rc != SQLITE_OK) [[unlikely]] bind_failed(rc, index);
-    if (clear_pending_) rebound_ |= std::uint64_t{1} << (index - 1);
+void local_statement::bind_null(int index) {
+    before_bind();
+    after_bind(sqlite3_bind_null(st_, index), index);
+}
+
+void local_statement::bind_integer(int index, std::int64_t v) {
+    before_bind();
+    after_bind(sqlite3_bind_int64(st_, index, v), index);
+}
+
+void local_statement::bind_real(int index, double v) {
+    before_bind();
+    after_bind(sqlite3_bind_double(st_, index, v), index);
+}
+
+void local_statement::bind_text(int index, const char* data, std::size_t size, bool copy) {
+    before_bind();
+    after_bind(sqlite3_bind_text64(st_, index, data ? data : "", size, copy ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8),
+               index);
+}
+
+void local_statement::bind_blob(int index, const std::byte* data, std::size_t size, bool copy) {
+    before_bind();
+    // A null pointer would bind NULL: an empty blob is a zero-length zeroblob.
+    after_bind(size == 0 ? sqlite3_bind_zeroblob(st_, index, 0)
+                         : sqlite3_bind_blob64(st_, index, data, size, copy ? SQLITE_TRANSIENT : SQLITE_STATIC),
+               index);
 }
 
 // Out of line, so that bind() itself stays a small leaf around the engine call.
@@ -146,13 +149,15 @@ bool local_statement::step() {
     // which sqlite3_step() takes itself, is all a step needs. (Holding it around the call as well, as step_locked()
     // must, cost a lock round trip per row.)
     settle_bindings();
+    // A schema change can re-prepare the statement (and change its columns) only on the first step of a run.
+    const bool first = !needs_reset_;
     needs_reset_ = true;
     const int rc = sqlite3_step(st_);
     ++generation;
     const bool row = rc == SQLITE_ROW;
     has_row = row;
     if ((row || rc == SQLITE_DONE) && !h_->has_user_callbacks.load(std::memory_order_acquire)) [[likely]] {
-        if (row) column_count = sqlite3_column_count(st_);
+        if (row && first) column_count = sqlite3_column_count(st_);
         return row;
     }
     // A failure (its message is the engine's latest; under a race with another thread using this connection,

@@ -62,7 +62,30 @@ public:
     [[nodiscard]] virtual int parameter_index(std::string_view name) const = 0;
     /// copy=false only when the bound bytes outlive every step of this run (the statement is run to completion
     /// inside the same call and its bindings cleared afterwards).
-    virtual void bind(int index, value_view v, bool copy = true) = 0;
+    void bind(int index, value_view v, bool copy = true) {
+        // Inline, so that a caller whose type is known at compile time calls the one typed bind it needs, with its
+        // arguments in registers.
+        switch (v.type()) {
+        case value_type::null: bind_null(index); return;
+        case value_type::integer: bind_integer(index, v.as_integer()); return;
+        case value_type::real: bind_real(index, v.as_real()); return;
+        case value_type::text: {
+            const auto t = v.as_text();
+            bind_text(index, t.data(), t.size(), copy);
+            return;
+        }
+        case value_type::blob: {
+            const auto b = v.as_blob();
+            bind_blob(index, b.data(), b.size(), copy);
+            return;
+        }
+        }
+    }
+    virtual void bind_null(int index) = 0;
+    virtual void bind_integer(int index, std::int64_t v) = 0;
+    virtual void bind_real(int index, double v) = 0;
+    virtual void bind_text(int index, const char* data, std::size_t size, bool copy) = 0;
+    virtual void bind_blob(int index, const std::byte* data, std::size_t size, bool copy) = 0;
     virtual void clear_bindings() = 0;
 
     // Running. step(): true when a row is ready. run(): steps to completion, returns the rows changed.
