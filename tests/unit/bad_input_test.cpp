@@ -2,6 +2,7 @@
 // never a crash, and leave nothing behind for the leak checker.
 #include "libsql/libsql.hpp"
 
+#include "support/temp_files.hpp"
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -27,6 +28,9 @@ using namespace std::string_literals;
 
 namespace {
 
+using libsql::test::temp_db_file;
+using libsql::test::temp_dir;
+
 constexpr int sqlite_error = 1;
 constexpr int sqlite_busy = 5;
 constexpr int sqlite_toobig = 18;
@@ -44,31 +48,6 @@ template <class E, class F> std::optional<E> thrown_as(F&& f) {
     ADD_FAILURE() << "expected " << typeid(E).name() << ", nothing was thrown";
     return std::nullopt;
 }
-
-/// A database file in the temp directory, removed (with its journal, WAL and shm files) afterwards.
-class temp_db_file {
-public:
-    temp_db_file() {
-        static std::atomic<int> counter{0};
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = (std::filesystem::temp_directory_path() /
-                 ("libsql-bad-input-" + std::string(info ? info->name() : "x") + "-" + std::to_string(::getpid()) +
-                  "-" + std::to_string(counter++) + ".db"))
-                    .string();
-        remove_all();
-    }
-    ~temp_db_file() { remove_all(); }
-    temp_db_file(const temp_db_file&) = delete;
-    temp_db_file& operator=(const temp_db_file&) = delete;
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-private:
-    void remove_all() const noexcept {
-        std::error_code ec;
-        for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ec);
-    }
-    std::string path_;
-};
 
 /// The user's own exception type, thrown from callbacks: it must reach the caller unchanged.
 struct hook_failure : std::runtime_error {

@@ -2,6 +2,7 @@
 // transports this build refuses.
 #include "libsql/database.hpp"
 
+#include "support/temp_files.hpp"
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -17,28 +18,8 @@ using namespace std::string_literals;
 
 namespace {
 
-/// A directory of its own under the system temp dir, removed with everything in it.
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("libsql-database-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using libsql::test::temp_db_file;
+using libsql::test::temp_dir;
 
 libsql::connect_options with_mode(libsql::open_mode m) {
     libsql::connect_options o;

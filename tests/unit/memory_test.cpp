@@ -2,6 +2,7 @@
 // resident memory flat: one row at a time is held, never the result.
 #include "libsql/rows.hpp"
 
+#include "support/temp_files.hpp"
 #include "libsql/connection.hpp"
 #include "libsql/database.hpp"
 
@@ -23,30 +24,8 @@
 
 namespace {
 
-/// A database file in the temp directory (the data must live on disk, not in this process), removed afterwards.
-class temp_db_file {
-public:
-    temp_db_file() {
-        static std::atomic<int> counter{0};
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = (std::filesystem::temp_directory_path() /
-                 ("libsql-memory-" + std::string(info ? info->name() : "x") + "-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++) + ".db"))
-                    .string();
-        remove_all();
-    }
-    ~temp_db_file() { remove_all(); }
-    temp_db_file(const temp_db_file&) = delete;
-    temp_db_file& operator=(const temp_db_file&) = delete;
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-private:
-    void remove_all() const noexcept {
-        std::error_code ec;
-        for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ec);
-    }
-    std::string path_;
-};
+using libsql::test::temp_db_file;
+using libsql::test::temp_dir;
 
 /// A field of /proc/self/status in KiB ("VmRSS", "VmHWM"); nullopt where there is no procfs.
 std::optional<std::int64_t> proc_status_kib(std::string_view field) {

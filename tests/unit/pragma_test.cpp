@@ -1,6 +1,7 @@
 // Tests for libsql/pragma.hpp: the typed PRAGMA helpers and the generic pragma query.
 #include "libsql/pragma.hpp"
 
+#include "support/temp_files.hpp"
 #include "libsql/database.hpp"
 
 #include <gtest/gtest.h>
@@ -17,27 +18,8 @@ namespace pragma = libsql::pragma;
 
 namespace {
 
-/// A directory of its own under the system temp dir, removed with everything in it.
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("libsql-pragma-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using libsql::test::temp_db_file;
+using libsql::test::temp_dir;
 
 class pragma_db : public ::testing::Test {
 protected:

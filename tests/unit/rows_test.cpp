@@ -2,6 +2,7 @@
 // result-shape helpers.
 #include "libsql/rows.hpp"
 
+#include "support/temp_files.hpp"
 #include "libsql/database.hpp"
 
 #include <gtest/gtest.h>
@@ -19,27 +20,8 @@ using namespace std::string_literals;
 
 namespace {
 
-/// A directory of its own under the system temp dir, removed with everything in it.
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("libsql-rows-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using libsql::test::temp_db_file;
+using libsql::test::temp_dir;
 
 class rows_db : public ::testing::Test {
 protected:

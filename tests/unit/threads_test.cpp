@@ -1,6 +1,7 @@
 // Threads: interrupt() from another thread, and connections of one database used from several threads at once.
 #include "libsql/connection.hpp"
 
+#include "support/temp_files.hpp"
 #include "libsql/database.hpp"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using libsql::test::temp_db_file;
+using libsql::test::temp_dir;
+
 using clock_type = std::chrono::steady_clock;
 
 constexpr int sqlite_interrupt = 9;
@@ -28,30 +32,6 @@ constexpr int sqlite_interrupt = 9;
 /// Counts forever: only an interrupt ends it.
 constexpr const char* endless_count = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
 constexpr const char* endless_rows = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c";
-
-class temp_db_file {
-public:
-    temp_db_file() {
-        static std::atomic<int> counter{0};
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = (std::filesystem::temp_directory_path() /
-                 ("libsql-threads-" + std::string(info ? info->name() : "x") + "-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++) + ".db"))
-                    .string();
-        remove_all();
-    }
-    ~temp_db_file() { remove_all(); }
-    temp_db_file(const temp_db_file&) = delete;
-    temp_db_file& operator=(const temp_db_file&) = delete;
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-private:
-    void remove_all() const noexcept {
-        std::error_code ec;
-        for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ec);
-    }
-    std::string path_;
-};
 
 /// Waits for done; if an interrupt was lost, keeps interrupting so that the test fails instead of hanging.
 bool wait_or_force(const std::atomic<bool>& done, libsql::connection& conn, std::chrono::milliseconds patience) {
