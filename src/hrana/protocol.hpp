@@ -240,6 +240,13 @@ using ws_server_msg = std::variant<ws_hello_ok, ws_hello_error, ws_response_ok, 
 // integer value must be a decimal string"). They accept what real peers send: omitted optional fields, explicit
 // nulls, blobs with or without base64 padding, integers given as JSON numbers where the spec allows a string only
 // when the number is exact. serialize_* write compact JSON.
+//
+// Limits and choices (see protocol.cpp): JSON nested more than 2100 levels, or batch conditions nested more than
+// 1000 levels, is a protocol_violation; with duplicate keys the last wins; floats are read and written exactly
+// (shortest round-trip form); a NaN value is written as {"type":"null"} (SQLite stores NaN as NULL) and +-Inf as
+// the number +-9e999 (read back as +-Inf, as SQLite's JSON functions do); text that is not valid UTF-8 is written
+// with U+FFFD for each invalid sequence, so the output is always valid JSON. Serialising a 'not' condition without
+// exactly one operand throws libsql::usage_error.
 
 [[nodiscard]] pipeline_request parse_pipeline_request(std::string_view json);
 [[nodiscard]] pipeline_response parse_pipeline_response(std::string_view json);

@@ -1,1 +1,638 @@
-// in progress
+// The HTTP/1.1 + WebSocket front end of `libsql serve` (Boost.Beast, C++20 coroutines). Beast lives in this file only.
+//
+// Threads: one I/O thread (the caller of run()) runs every socket coroutine and owns all the connection state below,
+// so none of it needs a lock. Everything that touches the database (service calls) runs on a worker pool and is
+// co_awaited, so a slow statement never stalls other connections.
+#include "server/http_server.hpp"
+
+// g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code (a middle-end warning that ignores the
+// system-header rule); it is about Asio, not this file.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+#include <array>
+#include <csignal>
+#include <exception>
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace libsql::server {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view text_plain = "text/plain; charset=utf-8";
+
+/// The path part of a request target ("/v2/pipeline?x=1" -> "/v2/pipeline").
+std::string_view target_path(std::string_view target) noexcept {
+    const auto q = target.find('?');
+    return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+/// Whether a comma-separated header value (Sec-WebSocket-Protocol) lists token.
+bool header_lists(std::string_view value, std::string_view token) noexcept {
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        auto item = value.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (item == token) return true;
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return beast::iequals(a, b);
+}
+
+response make_response(unsigned http_version, http::status status, std::string_view content_type, std::string body) {
+    response res{status, http_version};
+    res.set(http::field::server, "libsql-cpp");
+    if (!content_type.empty()) res.set(http::field::content_type, content_type);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+unsigned default_worker_threads() noexcept {
+    // Database calls block (a writer may wait for another stream's transaction), so the pool is deliberately wider
+    // than the machine: a few blocked writers must never starve the request that would unblock them.
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    return std::max(16u, 2 * hw);
+}
+
+} // namespace
+
+struct http_server::impl {
+    /// One accepted connection, as the I/O thread sees it (for stop()).
+    struct connection {
+        bool busy = false;           ///< a request or message is being handled: let it finish
+        bool aborted = false;
+        std::function<void()> abort; ///< closes the socket, cutting a pending read short
+    };
+
+    /// Removes a connection from the registry when its coroutine ends (or its frame is destroyed).
+    struct registration {
+        impl* owner;
+        std::uint64_t id;
+        registration(impl* o, std::uint64_t i) : owner(o), id(i) {}
+        registration(const registration&) = delete;
+        registration& operator=(const registration&) = delete;
+        ~registration() { owner->connections.erase(id); }
+    };
+
+    // Declared before io_context: coroutine frames destroyed with the io_context still find these alive.
+    service& svc;
+    http_server_options opts;
+    std::map<std::uint64_t, connection> connections;
+    std::uint64_t next_connection_id = 0;
+    bool stopping = false;
+    bool running = false;
+    std::uint16_t bound_port = 0;
+
+    asio::io_context ioc{1};
+    tcp::acceptor acceptor{ioc};
+    asio::steady_timer sweep_timer{ioc};
+    asio::signal_set signals{ioc};
+    asio::thread_pool pool;
+
+    impl(service& s, http_server_options o)
+        : svc(s), opts(std::move(o)),
+          pool(opts.worker_threads == 0 ? default_worker_threads() : std::max(1u, opts.worker_threads)) {
+        const std::string where = opts.listen_address + ":" + std::to_string(opts.port);
+        try {
+            tcp::resolver resolver{ioc};
+            const auto endpoints = resolver.resolve(opts.listen_address, std::to_string(opts.port),
+                                                    tcp::resolver::passive | tcp::resolver::numeric_service);
+            if (endpoints.empty()) throw std::runtime_error("cannot resolve " + where);
+            const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+            acceptor.open(endpoint.protocol());
+            acceptor.set_option(asio::socket_base::reuse_address(true));
+            acceptor.bind(endpoint);
+            acceptor.listen(asio::socket_base::max_listen_connections);
+            bound_port = acceptor.local_endpoint().port();
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("cannot listen on " + where + ": " + e.code().message());
+        }
+    }
+
+    [[nodiscard]] bool logs(log_level level) const noexcept {
+        return opts.log && static_cast<int>(level) <= static_cast<int>(opts.log_threshold);
+    }
+    void log(log_level level, std::string_view message) const {
+        if (logs(level)) opts.log(level, message);
+    }
+
+    /// Runs f on the worker pool and resumes the calling coroutine (on the I/O thread) with its result or exception.
+    /// g++ 12 rule for every co_await in this file: no class temporaries with destructors inside the co_await
+    /// expression (it frees their copies twice, e.g. a lambda with std::string captures); name them and move.
+    template <class F>
+    auto on_pool(F f) {
+        using result = std::invoke_result_t<F&>;
+        if constexpr (std::is_void_v<result>) {
+            return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
+                [this](auto handler, F fn) {
+                    auto ex = asio::get_associated_executor(handler, ioc.get_executor());
+                    asio::post(pool, [handler = std::move(handler), fn = std::move(fn), ex]() mutable {
+                        std::exception_ptr error;
+                        try {
+                            fn();
+                        } catch (...) {
+                            error = std::current_exception();
+                        }
+                        asio::post(ex, [handler = std::move(handler), error]() mutable { std::move(handler)(error); });
+                    });
+                },
+                asio::use_awaitable, std::move(f));
+        } else {
+            return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, result)>(
+                [this](auto handler, F fn) {
+                    auto ex = asio::get_associated_executor(handler, ioc.get_executor());
+                    asio::post(pool, [handler = std::move(handler), fn = std::move(fn), ex]() mutable {
+                        std::exception_ptr error;
+                        result value{};
+                        try {
+                            value = fn();
+                        } catch (...) {
+                            error = std::current_exception();
+                        }
+                        asio::post(ex, [handler = std::move(handler), error, value = std::move(value)]() mutable {
+                            std::move(handler)(error, std::move(value));
+                        });
+                    });
+                },
+                asio::use_awaitable, std::move(f));
+        }
+    }
+
+    /// Spawns a coroutine on the I/O thread; an escaping exception is logged, never lost or fatal.
+    void spawn(asio::awaitable<void> task, const char* what) {
+        asio::co_spawn(ioc, std::move(task), [this, what](const std::exception_ptr& e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log(log_level::error, std::string(what) + ": " + ex.what());
+            } catch (...) {
+                log(log_level::error, std::string(what) + ": unknown exception");
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------ accepting
+    asio::awaitable<void> accept_loop() {
+        asio::steady_timer backoff{ioc};
+        while (!stopping) {
+            auto [ec, socket] = co_await acceptor.async_accept(nothrow_awaitable);
+            if (ec) {
+                if (stopping || ec == asio::error::operation_aborted) co_return;
+                // Out of descriptors and the like: say so and retry shortly rather than spin or give up.
+                log(log_level::warn, "accept failed: " + ec.message());
+                backoff.expires_after(std::chrono::milliseconds(50));
+                co_await backoff.async_wait(nothrow_awaitable);
+                continue;
+            }
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            spawn(serve_connection(std::move(socket)), "connection");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ HTTP
+    asio::awaitable<void> serve_connection(tcp::socket socket) {
+        beast::tcp_stream stream{std::move(socket)};
+        const std::uint64_t id = next_connection_id++;
+        connection& entry = connections[id];  // std::map: the reference stays valid until erased
+        const registration registered{this, id};
+        entry.abort = [&stream] {
+            beast::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            stream.socket().close(ignored);
+        };
+
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(opts.max_body_bytes);
+            stream.expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow_awaitable);
+            (void)n;
+            if (ec) {
+                if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                    ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+                    ec != asio::error::bad_descriptor && ec != asio::error::eof) {
+                    response res = ec == http::error::body_limit  // a Content-Length over the limit
+                                       ? too_large(11)
+                                       : make_response(11, ec == http::error::header_limit
+                                                               ? http::status::request_header_fields_too_large
+                                                               : http::status::bad_request,
+                                                       text_plain, "Bad request: " + ec.message() + "\n");
+                    co_await write_and_close(stream, res);
+                    if (ec == http::error::body_limit) co_await linger(stream);
+                }
+                break;
+            }
+            const unsigned version = parser.get().version();
+
+            if (websocket::is_upgrade(parser.get())) {
+                if (target_path(parser.get().target()) != "/" || parser.get().method() != http::verb::get) {
+                    response res = make_response(version, http::status::not_found, text_plain, "Not found\n");
+                    co_await write_and_close(stream, res);
+                    break;
+                }
+                entry.busy = true;
+                request upgrade = parser.release();
+                co_await serve_websocket(stream, upgrade, entry);
+                co_return;
+            }
+
+            if (const auto length = parser.content_length(); length && *length > opts.max_body_bytes) {
+                response res = too_large(version);
+                co_await write_and_close(stream, res);
+                co_await linger(stream);
+                break;
+            }
+            if (iequals(parser.get()[http::field::expect], "100-continue")) {
+                http::response<http::empty_body> go_on{http::status::continue_, version};
+                stream.expires_after(opts.read_timeout);
+                auto [wec, wn] = co_await http::async_write(stream, go_on, nothrow_awaitable);
+                (void)wn;
+                if (wec) break;
+            }
+            if (!parser.is_done()) {
+                stream.expires_after(opts.read_timeout);
+                auto [bec, bn] = co_await http::async_read(stream, buffer, parser, nothrow_awaitable);
+                (void)bn;
+                if (bec == http::error::body_limit) {
+                    response res = too_large(version);
+                    co_await write_and_close(stream, res);
+                    co_await linger(stream);
+                    break;
+                }
+                if (bec) {
+                    if (bec == http::error::partial_message || bec == http::error::bad_chunk ||
+                        bec == http::error::bad_chunk_extension || bec == http::error::bad_transfer_encoding) {
+                        response res = make_response(version, http::status::bad_request, text_plain,
+                                                     "Bad request: " + bec.message() + "\n");
+                        co_await write_and_close(stream, res);
+                    }
+                    break;
+                }
+            }
+
+            entry.busy = true;  // from here on, stop() lets this request finish
+            request req = parser.release();
+            const bool keep_alive = req.keep_alive();
+            const auto started = std::chrono::steady_clock::now();
+            std::string method;
+            std::string target;
+            if (logs(log_level::debug)) {
+                method = std::string{req.method_string()};
+                target = std::string{req.target()};
+            }
+            response res = co_await handle(req);
+            res.keep_alive(keep_alive && !stopping);
+            if (logs(log_level::debug)) {
+                const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+                log(log_level::debug, method + " " + target + " " + std::to_string(res.result_int()) + " " +
+                                          std::to_string(us.count()) + "us");
+            }
+            stream.expires_after(opts.read_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, nothrow_awaitable);
+            (void)wn;
+            entry.busy = false;
+            if (wec || !res.keep_alive()) break;
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    /// After an early 413 the client may still be sending its body; closing at once would make the kernel answer
+    /// with a reset that can destroy the 413 before the client reads it. So: half-close, then discard what arrives
+    /// for a moment.
+    asio::awaitable<void> linger(beast::tcp_stream& stream) {
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.expires_after(std::chrono::seconds(2));
+        std::array<char, 16 * 1024> scratch{};
+        for (;;) {
+            auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow_awaitable);
+            (void)n;
+            if (ec) break;
+        }
+    }
+
+    response too_large(unsigned version) const {
+        return make_response(version, http::status::payload_too_large, text_plain,
+                             "Request body larger than " + std::to_string(opts.max_body_bytes) + " bytes\n");
+    }
+
+    asio::awaitable<void> write_and_close(beast::tcp_stream& stream, response& res) {
+        res.keep_alive(false);
+        stream.expires_after(opts.read_timeout);
+        auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
+        (void)ec;
+        (void)n;
+    }
+
+    asio::awaitable<response> handle(request& req) {
+        const unsigned version = req.version();
+        const std::string_view path = target_path(req.target());
+        const http::verb method = req.method();
+
+        auto method_not_allowed = [&](std::string_view allow) {
+            response res = make_response(version, http::status::method_not_allowed, text_plain, "Method not allowed\n");
+            res.set(http::field::allow, allow);
+            return res;
+        };
+
+        if (path == "/health") {
+            if (method != http::verb::get) co_return method_not_allowed("GET");
+            co_return make_response(version, http::status::ok, {}, {});
+        }
+        if (path == "/version") {
+            if (method != http::verb::get) co_return method_not_allowed("GET");
+            co_return make_response(version, http::status::ok, text_plain, opts.version);
+        }
+        if (path == "/v2" || path == "/v3") {
+            if (method != http::verb::get) co_return method_not_allowed("GET");
+            co_return make_response(version, http::status::ok, text_plain,
+                                    path == "/v2" ? "Hello, this is HTTP API v2 (Hrana over HTTP)"
+                                                  : "Hello, this is HTTP API v3 (Hrana over HTTP)");
+        }
+        const bool pipeline = path == "/v2/pipeline" || path == "/v3/pipeline";
+        const bool cursor = path == "/v3/cursor";
+        if (!pipeline && !cursor) co_return make_response(version, http::status::not_found, text_plain, "Not found\n");
+        if (method != http::verb::post) co_return method_not_allowed("POST");
+
+        const int hrana_version = path == "/v2/pipeline" ? 2 : 3;
+        std::string authorization{req[http::field::authorization]};
+        http_reply reply;
+        try {
+            auto work = [this, pipeline, hrana_version, body = std::move(req.body()),
+                         auth = std::move(authorization)]() -> http_reply {
+                return pipeline ? svc.pipeline(hrana_version, body, auth) : svc.cursor(body, auth);
+            };
+            reply = co_await on_pool(std::move(work));
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("request failed: ") + e.what());
+            co_return make_response(version, http::status::internal_server_error, text_plain,
+                                    std::string("Internal server error: ") + e.what() + "\n");
+        }
+        const auto status = reply.status >= 100 && reply.status <= 999 ? static_cast<unsigned>(reply.status) : 500u;
+        co_return make_response(version, http::int_to_status(status), reply.content_type, std::move(reply.body));
+    }
+
+    // ------------------------------------------------------------------------------------------------ WebSocket
+    /// Takes over the connection's stream (moved into the WebSocket stream) once the upgrade is accepted.
+    asio::awaitable<void> serve_websocket(beast::tcp_stream& stream, request& req, connection& entry) {
+        // JSON subprotocols only: hrana3-protobuf is never chosen. hrana1 is a subset of hrana2.
+        const std::string_view offered = req[http::field::sec_websocket_protocol];
+        int hrana_version = 2;
+        std::string chosen;
+        if (header_lists(offered, "hrana3")) {
+            hrana_version = 3;
+            chosen = "hrana3";
+        } else if (header_lists(offered, "hrana2")) {
+            chosen = "hrana2";
+        } else if (header_lists(offered, "hrana1")) {
+            chosen = "hrana1";
+        } else if (!offered.empty()) {
+            response res = make_response(req.version(), http::status::bad_request, text_plain,
+                                         "No supported WebSocket subprotocol (hrana3, hrana2, hrana1; JSON only)\n");
+            co_await write_and_close(stream, res);
+            co_return;
+        }
+
+        stream.expires_never();  // the websocket stream keeps its own timeouts
+        websocket::stream<beast::tcp_stream> ws{std::move(stream)};
+        entry.abort = [&ws] {
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            beast::get_lowest_layer(ws).socket().close(ignored);
+        };
+        auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+        timeouts.idle_timeout = std::chrono::seconds(120);  // a ping after 60 s of silence; no answer: a dead peer
+        timeouts.keep_alive_pings = true;
+        ws.set_option(timeouts);
+        ws.set_option(websocket::stream_base::decorator([chosen](websocket::response_type& res) {
+            res.set(http::field::server, "libsql-cpp");
+            if (!chosen.empty()) res.set(http::field::sec_websocket_protocol, chosen);
+        }));
+        ws.read_message_max(opts.max_body_bytes);
+        {
+            auto [ec] = co_await ws.async_accept(req, nothrow_awaitable);
+            if (ec) co_return;
+        }
+        log(log_level::debug, "websocket opened (" + (chosen.empty() ? std::string("no subprotocol") : chosen) + ")");
+
+        std::unique_ptr<ws_session> session;
+        try {
+            auto work = [this, hrana_version] { return svc.open_ws(hrana_version); };
+            session = co_await on_pool(std::move(work));
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("cannot open websocket session: ") + e.what());
+        }
+        if (!session) {
+            const websocket::close_reason reason{websocket::close_code::internal_error};
+            auto [ec] = co_await ws.async_close(reason, nothrow_awaitable);
+            (void)ec;
+            co_return;
+        }
+        entry.busy = false;
+
+        beast::flat_buffer buffer;
+        websocket::close_reason close_with;
+        bool send_close = false;
+        for (;;) {
+            buffer.clear();
+            auto [ec, n] = co_await ws.async_read(buffer, nothrow_awaitable);
+            (void)n;
+            if (ec) {
+                if (ec == websocket::error::message_too_big) {
+                    close_with = websocket::close_reason{websocket::close_code::too_big};
+                    send_close = true;
+                }
+                break;  // closed by the peer, aborted, or broken
+            }
+            if (!ws.got_text()) {  // the JSON subprotocols use text frames only
+                close_with = websocket::close_reason{websocket::close_code::policy_error, "binary frames are not supported"};
+                send_close = true;
+                break;
+            }
+            entry.busy = true;
+            std::vector<std::string> replies;
+            try {
+                auto work = [&session, text = beast::buffers_to_string(buffer.data())] { return session->on_message(text); };
+                replies = co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("websocket message failed: ") + e.what());
+                close_with = websocket::close_reason{websocket::close_code::internal_error};
+                send_close = true;
+                break;
+            }
+            ws.text(true);
+            bool write_failed = false;
+            for (const auto& reply : replies) {
+                auto [wec, wn] = co_await ws.async_write(asio::buffer(reply), nothrow_awaitable);
+                (void)wn;
+                if (wec) {
+                    write_failed = true;
+                    break;
+                }
+            }
+            entry.busy = false;
+            if (write_failed) break;
+            if (session->closed()) {
+                close_with = websocket::close_reason{websocket::close_code::policy_error};
+                send_close = true;
+                break;
+            }
+            if (stopping) {
+                close_with = websocket::close_reason{websocket::close_code::going_away};
+                send_close = true;
+                break;
+            }
+        }
+        if (send_close && ws.is_open()) {
+            auto [ec] = co_await ws.async_close(close_with, nothrow_awaitable);
+            (void)ec;
+        }
+        // Dropping a session rolls back its streams: database work, so not on the I/O thread.
+        try {
+            auto work = [s = std::move(session)]() mutable { s.reset(); };
+            co_await on_pool(std::move(work));
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("closing websocket session: ") + e.what());
+        }
+        log(log_level::debug, "websocket closed");
+    }
+
+    // ------------------------------------------------------------------------------------------------ housekeeping
+    asio::awaitable<void> sweep_loop() {
+        while (!stopping) {
+            sweep_timer.expires_after(std::chrono::milliseconds(500));
+            auto [ec] = co_await sweep_timer.async_wait(nothrow_awaitable);
+            if (ec || stopping) co_return;
+            try {
+                auto work = [this] { svc.sweep_expired(); };
+                co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("sweeping expired streams: ") + e.what());
+            }
+        }
+    }
+
+    asio::awaitable<void> signal_loop() {
+        for (;;) {
+            auto [ec, signal_number] = co_await signals.async_wait(nothrow_awaitable);
+            if (ec) co_return;
+            log(log_level::info, std::string(signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                                     (stopping ? ": already stopping" : ": stopping"));
+            begin_stop();
+        }
+    }
+
+    void begin_stop() {
+        if (stopping) return;
+        stopping = true;
+        beast::error_code ignored;
+        acceptor.close(ignored);
+        sweep_timer.cancel();
+        spawn(drain(), "stop");
+    }
+
+    /// Lets busy connections finish their request (bounded), drops idle ones, then shuts the service down.
+    asio::awaitable<void> drain() {
+        const auto deadline = std::chrono::steady_clock::now() + opts.drain_timeout;
+        asio::steady_timer tick{ioc};
+        while (!connections.empty() && std::chrono::steady_clock::now() < deadline) {
+            for (auto& [id, c] : connections) {
+                if (!c.busy && !c.aborted && c.abort) {
+                    c.aborted = true;
+                    c.abort();
+                }
+            }
+            tick.expires_after(std::chrono::milliseconds(10));
+            co_await tick.async_wait(nothrow_awaitable);
+        }
+        if (!connections.empty()) {
+            log(log_level::warn, std::to_string(connections.size()) + " connection(s) still busy after the drain timeout");
+            for (auto& [id, c] : connections) {
+                if (c.abort) c.abort();
+            }
+        }
+        try {
+            auto work = [this] { svc.shutdown(); };
+            co_await on_pool(std::move(work));
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("service shutdown: ") + e.what());
+        }
+        beast::error_code ignored;
+        signals.cancel(ignored);
+        log(log_level::info, "stopped");
+        ioc.stop();
+    }
+
+    void run() {
+        if (running) throw std::logic_error("http_server::run() called twice");
+        running = true;
+        if (opts.stop_on_signals) {
+            signals.add(SIGINT);
+            signals.add(SIGTERM);
+            spawn(signal_loop(), "signals");
+        }
+        spawn(accept_loop(), "accept");
+        spawn(sweep_loop(), "sweep");
+        ioc.run();
+        // Work still queued on the pool (a request past the drain timeout) finishes before run() returns.
+        pool.join();
+    }
+};
+
+http_server::http_server(service& svc, http_server_options options)
+    : impl_(std::make_unique<impl>(svc, std::move(options))) {}
+
+http_server::~http_server() = default;
+
+std::uint16_t http_server::port() const noexcept { return impl_->bound_port; }
+
+void http_server::run() { impl_->run(); }
+
+void http_server::stop() {
+    impl* self = impl_.get();
+    asio::post(self->ioc, [self] { self->begin_stop(); });
+}
+
+} // namespace libsql::server

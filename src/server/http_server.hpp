@@ -6,10 +6,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace libsql::server {
+
+enum class log_level : std::uint8_t { error, warn, info, debug };
 
 struct http_server_options {
     std::string listen_address = "127.0.0.1";
@@ -17,6 +21,12 @@ struct http_server_options {
     std::size_t max_body_bytes = 10 * 1024 * 1024;        ///< larger requests get 413
     std::chrono::milliseconds read_timeout{30'000};       ///< slow clients are cut off after this
     unsigned worker_threads = 0;                          ///< database work; 0: hardware concurrency, at least 2
+    std::chrono::milliseconds drain_timeout{5'000};       ///< stop(): how long in-flight requests may take to finish
+    bool stop_on_signals = false;                         ///< SIGINT/SIGTERM call stop() (for the `libsql` command)
+    std::string version = "libsql-cpp 0.1.0";             ///< the body of GET /version
+    /// Where the server reports what happens (never stdout/stderr itself); none: silent. May run on any thread.
+    std::function<void(log_level, std::string_view)> log;
+    log_level log_threshold = log_level::info;            ///< messages less severe than this are not even built
 };
 
 class http_server {

@@ -51,7 +51,8 @@ public:
     service(const service&) = delete;
     service& operator=(const service&) = delete;
 
-    /// Checks an Authorization header value ("Bearer <jwt>"); full access when no key is configured.
+    /// Checks an Authorization header value ("Bearer <jwt>"); full access when no key is configured. With read-only
+    /// access, statements that would write fail (as Hrana errors, not HTTP ones) with code "SQLITE_AUTH".
     [[nodiscard]] access authenticate(std::string_view authorization_header) const;
 
     /// POST /v2/pipeline (version 2) and /v3/pipeline (version 3). Protocol errors give 400 with a text message;
