@@ -588,6 +588,18 @@ struct service::impl {
 
     explicit impl(service_options o) : c(std::make_shared<core>(std::move(o))) { randombytes_buf(key.data(), key.size()); }
 
+    /// The stream a baton names (or a new one), set up for a request with this access; a refusal is the reply.
+    std::variant<std::shared_ptr<http_stream>, http_reply> claim_for(const std::optional<std::string>& baton, access granted) {
+        std::variant<std::shared_ptr<http_stream>, http_reply> claimed;
+        try {
+            claimed = claim(baton);
+        } catch (const libsql::error& e) {
+            return text_reply(500, std::string("cannot open a stream: ") + e.what());
+        }
+        if (auto* s = std::get_if<std::shared_ptr<http_stream>>(&claimed)) (*s)->db->set_access(granted);
+        return claimed;
+    }
+
     [[nodiscard]] detail::jwt_check check(std::string_view header) const {
         if (!c->opts.jwt_public_key) return {access::full, {}, {}};
         std::string_view h = header;
@@ -917,15 +929,9 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     } catch (const hrana::protocol_violation& e) {
         return text_reply(400, e.what());
     }
-    std::variant<std::shared_ptr<http_stream>, http_reply> claimed;
-    try {
-        claimed = d.claim(req.baton);
-    } catch (const libsql::error& e) {
-        return text_reply(500, std::string("cannot open a stream: ") + e.what());
-    }
+    auto claimed = d.claim_for(req.baton, auth.granted);
     if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
     auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
-    s->db->set_access(auth.granted);
     hrana::pipeline_response resp;
     resp.base_url = d.c->opts.self_url;
     bool closed = false;
@@ -957,15 +963,9 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     } catch (const hrana::protocol_violation& e) {
         return text_reply(400, e.what());
     }
-    std::variant<std::shared_ptr<http_stream>, http_reply> claimed;
-    try {
-        claimed = d.claim(req.baton);
-    } catch (const libsql::error& e) {
-        return text_reply(500, std::string("cannot open a stream: ") + e.what());
-    }
+    auto claimed = d.claim_for(req.baton, auth.granted);
     if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
     auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
-    s->db->set_access(auth.granted);
     // The whole body is built in memory before it is sent (not streamed row by row).
     std::vector<hrana::cursor_entry> entries;
     try {
