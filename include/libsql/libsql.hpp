@@ -12,6 +12,8 @@
 #include "libsql/pool.hpp"
 #include "libsql/pragma.hpp"
 #include "libsql/rows.hpp"
+#include "libsql/schema.hpp"
 #include "libsql/statement.hpp"
 #include "libsql/transaction.hpp"
+#include "libsql/types.hpp"
 #include "libsql/value.hpp"

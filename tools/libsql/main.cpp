@@ -1,12 +1,19 @@
-// The `libsql` command. Subcommands: serve (a libSQL server over a local database file). CLI11 lives here only.
+// The `libsql` command. Subcommands: serve (a libSQL server over a local database file), migrate (versioned
+// migrations from a folder, applied to a local database file). CLI11 lives here only.
 #include "server/http_server.hpp"
 #include "server/service.hpp"
 
+#include "libsql/database.hpp"
+#include "libsql/migrations.hpp"
+
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -14,8 +21,10 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -121,6 +130,92 @@ int serve(const serve_args& args) {
     return 0;
 }
 
+// --- migrate
+
+struct migrate_args {
+    std::string dir;
+    std::string target;
+    std::optional<std::int64_t> to;
+};
+
+/// TARGET names a remote database (not supported yet) rather than a local file or a SQLite "file:" URI.
+bool is_remote_url(std::string_view target) {
+    for (std::string_view scheme : {"libsql://", "http://", "https://", "ws://", "wss://"}) {
+        if (target.size() >= scheme.size()) {
+            bool same = true;
+            for (std::size_t i = 0; i < scheme.size() && same; ++i) {
+                same = std::tolower(static_cast<unsigned char>(target[i])) == scheme[i];
+            }
+            if (same) return true;
+        }
+    }
+    return target.find("://") != std::string_view::npos;
+}
+
+std::string migration_name(const libsql::migrator& m, std::int64_t version) {
+    for (const auto& mig : m.migrations()) {
+        if (mig.version == version) return mig.name;
+    }
+    return "(not in the folder)";
+}
+
+std::string padded(std::int64_t version) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(version));
+    return buf;
+}
+
+enum class migrate_action : std::uint8_t { up, down, status };
+
+int migrate(migrate_action action, const migrate_args& args) {
+    if (is_remote_url(args.target)) {
+        throw std::runtime_error("TARGET '" + args.target +
+                                 "' is a URL: remote databases are not supported by `libsql migrate` yet; give the "
+                                 "path of a local database file");
+    }
+    if (args.to && *args.to < 0) throw std::runtime_error("--to expects a version >= 0");
+    const libsql::migrator m = libsql::migrator::from_directory(args.dir);
+    if (action == migrate_action::status && !args.target.starts_with("file:") &&
+        !std::filesystem::exists(args.target)) {
+        throw std::runtime_error("no database file '" + args.target + "'");
+    }
+    const libsql::database db(args.target);
+    auto conn = db.connect();
+    switch (action) {
+    case migrate_action::up: {
+        const auto applied = args.to ? m.up_to(conn, *args.to) : m.up(conn);
+        for (const auto v : applied) std::cout << "applied " << padded(v) << ' ' << migration_name(m, v) << '\n';
+        if (applied.empty()) std::cout << "nothing to apply\n";
+        break;
+    }
+    case migrate_action::down: {
+        std::vector<std::int64_t> reverted;
+        if (args.to) {
+            reverted = m.down_to(conn, *args.to);
+        } else if (const auto v = m.down(conn)) {
+            reverted.push_back(*v);
+        }
+        for (const auto v : reverted) std::cout << "reverted " << padded(v) << ' ' << migration_name(m, v) << '\n';
+        if (reverted.empty()) std::cout << "nothing to revert\n";
+        break;
+    }
+    case migrate_action::status: {
+        const auto rows = m.status(conn);
+        std::size_t name_width = 4;
+        for (const auto& r : rows) name_width = std::max(name_width, r.name.size());
+        const int w = static_cast<int>(name_width);
+        std::printf("%-8s %-*s %-7s %s\n", "version", w, "name", "applied", "applied_at");
+        for (const auto& r : rows) {
+            std::printf("%-8s %-*s %-7s %s\n", padded(r.version).c_str(), w, r.name.c_str(), r.applied ? "yes" : "no",
+                        r.applied_at ? r.applied_at->c_str() : "-");
+        }
+        std::fflush(stdout);
+        break;
+    }
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -158,7 +253,37 @@ int main(int argc, char** argv) {
                           "Threads that run database work (0: max(16, 2 x cores); writers wait on each other there)")
         ->capture_default_str();
 
+    CLI::App* migrate_cmd = app.add_subcommand(
+        "migrate", "Versioned migrations from a folder of NNNN_name.up.sql / NNNN_name.down.sql files, each applied in "
+                   "its own transaction and recorded in the table schema_migrations of TARGET");
+    migrate_cmd->require_subcommand(1);
+    migrate_args margs;
+    auto add_common = [&margs](CLI::App* cmd, bool with_to) {
+        cmd->add_option("DIR", margs.dir, "The folder of migration files")->required()->check(CLI::ExistingDirectory);
+        cmd->add_option("TARGET", margs.target, "The database: a local file path (remote URLs are not supported yet)")
+            ->required();
+        if (with_to) cmd->add_option("--to", margs.to, "Stop at this version (up: apply through it; down: revert above it)");
+    };
+    CLI::App* up_cmd = migrate_cmd->add_subcommand("up", "Apply every pending migration (with --to, up to VERSION); prints each one applied");
+    add_common(up_cmd, true);
+    CLI::App* down_cmd = migrate_cmd->add_subcommand("down", "Revert the last applied migration (with --to, every one above VERSION)");
+    add_common(down_cmd, true);
+    CLI::App* status_cmd = migrate_cmd->add_subcommand("status", "Print every migration: version, name, applied (yes/no), applied_at");
+    add_common(status_cmd, false);
+
     CLI11_PARSE(app, argc, argv);
+
+    if (migrate_cmd->parsed()) {
+        const migrate_action action = up_cmd->parsed() ? migrate_action::up
+                                      : down_cmd->parsed() ? migrate_action::down
+                                                           : migrate_action::status;
+        try {
+            return migrate(action, margs);
+        } catch (const std::exception& e) {
+            std::cerr << "libsql migrate: " << e.what() << '\n';
+            return 1;
+        }
+    }
 
     if (serve_cmd->parsed()) {
         try {
