@@ -129,6 +129,13 @@ inline std::uint64_t fold(std::uint64_t acc, std::int64_t id, std::string_view n
     return acc;
 }
 
+/// The libsql-cpp side's read of one row: every column, typed, the same work the raw side does.
+template <class Row> std::uint64_t fold_row(std::uint64_t acc, const Row& r) {
+    const auto data = r.template get<libsql::blob_view>(3);
+    return fold(acc, r.template get<std::int64_t>(0), r.template get<std::string_view>(1), r.template get<double>(2),
+                data.data(), data.size());
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Raw C API helpers (setup, checks and the raw side).
 
@@ -220,8 +227,7 @@ void verify_filled(const std::string& path, const dataset& d) {
     std::uint64_t acc = 0;
     for (const std::int64_t id : keys) {
         const libsql::row r = st.query_row(id);
-        const auto data = r.get<libsql::blob_view>(3);
-        acc = fold(acc, r.get<std::int64_t>(0), r.get<std::string_view>(1), r.get<double>(2), data.data(), data.size());
+        acc = fold_row(acc, r);
     }
     return acc;
 }
@@ -230,8 +236,7 @@ void verify_filled(const std::string& path, const dataset& d) {
     std::uint64_t acc = 0;
     for (const std::int64_t id : keys) {
         for (const libsql::row_view r : st.query(id)) {
-            const auto data = r.get<libsql::blob_view>(3);
-            acc = fold(acc, r.get<std::int64_t>(0), r.get<std::string_view>(1), r.get<double>(2), data.data(), data.size());
+            acc = fold_row(acc, r);
         }
     }
     return acc;
@@ -243,8 +248,7 @@ void verify_filled(const std::string& path, const dataset& d) {
         auto rs = st.query(id);
         if (!rs.next()) throw std::runtime_error("lookup: no row");
         const libsql::row_view r = rs.current();
-        const auto data = r.get<libsql::blob_view>(3);
-        acc = fold(acc, r.get<std::int64_t>(0), r.get<std::string_view>(1), r.get<double>(2), data.data(), data.size());
+        acc = fold_row(acc, r);
     }
     return acc;
 }
@@ -305,8 +309,7 @@ void verify_filled(const std::string& path, const dataset& d) {
 [[gnu::noinline]] std::uint64_t w3_libsql(libsql::statement& st) {
     std::uint64_t acc = 0;
     for (const libsql::row_view r : st.query()) {
-        const auto data = r.get<libsql::blob_view>(3);
-        acc = fold(acc, r.get<std::int64_t>(0), r.get<std::string_view>(1), r.get<double>(2), data.data(), data.size());
+        acc = fold_row(acc, r);
     }
     return acc;
 }
