@@ -1,6 +1,7 @@
 // Tests for libsql/json.hpp: Boost.JSON values, objects and arrays, on their own and through a real database.
 #include "libsql/json.hpp"
 
+#include "support/memory_db.hpp"
 #include "libsql/database.hpp"
 
 #include <gtest/gtest.h>
@@ -19,14 +20,7 @@ namespace {
 
 namespace json = boost::json;
 
-class json_db : public ::testing::Test {
-protected:
-    libsql::database db{":memory:"};
-    libsql::connection conn = db.connect();
-
-    template <class T, class V> T round_trip(const V& v) { return conn.query_value<T>("SELECT ?", v); }
-    template <class V> std::string sql_type_of(const V& v) { return conn.query_value<std::string>("SELECT typeof(?)", v); }
-};
+using json_db = libsql::test::memory_db;
 
 json::value nested() {
     return json::parse(R"({"name":"Zoë \u263a 𝄞","tags":["a",{"deep":[1,[2,[3,null]]]},true,false],)"

@@ -2,6 +2,7 @@
 // (SELECT ? and a table).
 #include "libsql/types.hpp"
 
+#include "support/memory_db.hpp"
 #include "libsql/database.hpp"
 
 #include <gtest/gtest.h>
@@ -23,13 +24,8 @@ namespace {
 
 namespace chr = std::chrono;
 
-class types_db : public ::testing::Test {
+class types_db : public libsql::test::memory_db {
 protected:
-    libsql::database db{":memory:"};
-    libsql::connection conn = db.connect();
-
-    template <class T, class V> T round_trip(const V& v) { return conn.query_value<T>("SELECT ?", v); }
-    template <class V> std::string sql_type_of(const V& v) { return conn.query_value<std::string>("SELECT typeof(?)", v); }
     template <class V> std::string as_text(const V& v) { return conn.query_value<std::string>("SELECT CAST(? AS TEXT)", v); }
 };
 
