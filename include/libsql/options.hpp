@@ -30,10 +30,18 @@ struct connect_options {
     // --- remote connections (libsql://, https://, http://, ws://, wss://)
     std::string url;          ///< the primary's URL; when the path given to open() is a URL this is filled from it
     std::string auth_token;   ///< sent as "Authorization: Bearer <token>"
+    /// Time allowed to establish a TCP/TLS connection to the server.
+    std::chrono::milliseconds connect_timeout{10'000};
+    /// Time allowed for one HTTP request from sending to the end of the response; 0 means no limit.
+    std::chrono::milliseconds request_timeout{0};
+    /// Sent as "x-turso-encryption-key" (base64) to a server that encrypts the database at rest; empty: none.
+    std::string remote_encryption_key;
 
     // --- embedded replicas: a local path plus the primary to sync from
     std::string sync_url;
     std::optional<std::chrono::milliseconds> sync_interval;  ///< periodic sync; none by default
+    /// After a write sent to the primary, sync until the replica has that write before returning.
+    bool read_your_writes = true;
 };
 
 } // namespace libsql

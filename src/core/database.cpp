@@ -1,5 +1,6 @@
 #include "libsql/database.hpp"
 
+#include "core/database_backend.hpp"
 #include "local/local.hpp"
 
 #include <cstdio>
@@ -9,21 +10,33 @@ namespace libsql {
 
 namespace detail {
 
-class database_backend {
+database_backend::~database_backend() = default;
+
+namespace {
+[[noreturn]] void not_a_replica(const database_backend& d, const char* what) {
+    throw unsupported(std::string(what) + ": this database is not an embedded replica (open it with sync_url set)",
+                      error_info{0, {}, {}, d.transport(), {}});
+}
+} // namespace
+
+sync_result database_backend::sync() { not_a_replica(*this, "sync()"); }
+sync_result database_backend::sync_until(std::uint64_t) { not_a_replica(*this, "sync_until()"); }
+std::optional<std::uint64_t> database_backend::replication_index() const { not_a_replica(*this, "replication_index()"); }
+std::uint64_t database_backend::flush_replicator() { not_a_replica(*this, "flush_replicator()"); }
+void database_backend::freeze() { not_a_replica(*this, "freeze()"); }
+
+bool is_remote_url(std::string_view path) noexcept {
+    return path.starts_with("libsql://") || path.starts_with("http://") || path.starts_with("https://") ||
+           path.starts_with("ws://") || path.starts_with("wss://");
+}
+
+namespace {
+
+class local_database final : public database_backend {
 public:
-    database_backend(std::string_view path, connect_options options) : path_(path), options_(std::move(options)) {
-        const bool remote = path_.starts_with("libsql://") || path_.starts_with("http://") ||
-                            path_.starts_with("https://") || path_.starts_with("ws://") || path_.starts_with("wss://");
-        if (remote || !options_.url.empty())
-            throw unsupported("remote connections are not available in this build yet (" + path_ + ")",
-                              error_info{0, {}, {}, transport::remote, {}});
-        if (!options_.sync_url.empty())
-            throw unsupported("embedded replicas are not available in this build yet",
-                              error_info{0, {}, {}, transport::replica, {}});
+    local_database(std::string_view path, connect_options options) : path_(path), options_(std::move(options)) {
         if (!options_.encryption_key.empty())
             throw unsupported("encryption_key: this build's SQLite engine has no encryption codec");
-        if (options_.busy_timeout.count() < 0 || options_.busy_timeout.count() > INT32_MAX)
-            throw usage_error("busy_timeout must be between 0 and 2^31-1 ms");
         if (path_.find('\0') != std::string::npos) throw usage_error("database path contains a NUL byte");
         if (path_ == ":memory:" || path_.empty()) {
             // One in-memory database for every connection of this object: the memdb VFS shares a database whose
@@ -40,9 +53,10 @@ public:
         }
     }
 
-    [[nodiscard]] connection connect() const { return connection(std::make_shared<local_connection>(open_path_, options_)); }
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-    [[nodiscard]] const connect_options& options() const noexcept { return options_; }
+    std::shared_ptr<connection_backend> connect() override { return std::make_shared<local_connection>(open_path_, options_); }
+    const std::string& path() const noexcept override { return path_; }
+    const connect_options& options() const noexcept override { return options_; }
+    libsql::transport transport() const noexcept override { return libsql::transport::local; }
 
 private:
     std::string path_;
@@ -51,18 +65,42 @@ private:
     std::shared_ptr<local_connection> keeper_;
 };
 
+} // namespace
+
+std::shared_ptr<database_backend> open_local_database(std::string_view path, const connect_options& options) {
+    return std::make_shared<local_database>(path, options);
+}
+
+namespace {
+std::shared_ptr<database_backend> open_backend(std::string_view path, connect_options options) {
+    if (options.busy_timeout.count() < 0 || options.busy_timeout.count() > INT32_MAX)
+        throw usage_error("busy_timeout must be between 0 and 2^31-1 ms");
+    if (is_remote_url(path)) {
+        if (!options.sync_url.empty())
+            throw usage_error("sync_url is for embedded replicas: open a local path with sync_url, not a URL");
+        return open_remote_database(path, options);
+    }
+    if (!options.sync_url.empty()) return open_replica_database(path, options);
+    if (!options.url.empty()) return open_remote_database(options.url, options);
+    return open_local_database(path, options);
+}
+} // namespace
+
 } // namespace detail
 
-database::database(std::string_view path, connect_options options)
-    : d_(std::make_shared<detail::database_backend>(path, std::move(options))) {}
+database::database(std::string_view path, connect_options options) : d_(detail::open_backend(path, std::move(options))) {}
 database::database(database&&) noexcept = default;
 database& database::operator=(database&&) noexcept = default;
 database::~database() = default;
 
-connection database::connect() const {
-    if (!d_) throw usage_error("database: this object was moved from");
-    return d_->connect();
+namespace {
+detail::database_backend& checked(const std::shared_ptr<detail::database_backend>& d) {
+    if (!d) throw usage_error("database: this object was moved from");
+    return *d;
 }
+} // namespace
+
+connection database::connect() const { return connection(checked(d_).connect()); }
 const std::string& database::path() const noexcept {
     static const std::string empty;
     return d_ ? d_->path() : empty;
@@ -71,5 +109,11 @@ const connect_options& database::options() const noexcept {
     static const connect_options defaults;
     return d_ ? d_->options() : defaults;
 }
+libsql::transport database::transport() const noexcept { return d_ ? d_->transport() : libsql::transport::local; }
+sync_result database::sync() { return checked(d_).sync(); }
+sync_result database::sync_until(std::uint64_t index) { return checked(d_).sync_until(index); }
+std::optional<std::uint64_t> database::replication_index() const { return checked(d_).replication_index(); }
+std::uint64_t database::flush_replicator() { return checked(d_).flush_replicator(); }
+void database::freeze() { checked(d_).freeze(); }
 
 } // namespace libsql
