@@ -199,12 +199,14 @@ public:
     template <owning_readable T> [[nodiscard]] T one_value() {
         expect_one_column();
         const row r = one_row();
+        expect_one_column(true);
         return r.get<T>(0);
     }
     /// Zero or one row of one column.
     template <owning_readable T> [[nodiscard]] std::optional<T> opt_value() {
         expect_one_column();
         auto r = opt_row();
+        expect_one_column(true);
         if (!r) return std::nullopt;
         return r->get<T>(0);
     }
@@ -223,7 +225,8 @@ private:
         if (!st_) [[unlikely]] throw usage_error("rows: this cursor was moved from or is empty");
         if (st_->generation != gen_) [[unlikely]] st_->throw_stale();
     }
-    void expect_one_column() const;
+    /// Before running (after_run=false) a statement whose columns are deferred passes; after running it is checked.
+    void expect_one_column(bool after_run = false) const;
     void finish() noexcept {
         if (st_ && state_ != state::done && st_->generation == gen_) st_->reset();
     }

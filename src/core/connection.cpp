@@ -10,6 +10,7 @@ detail::connection_backend& connection::backend() const {
 
 void connection::execute_transactional_batch(sql_text sql) {
     auto& b = backend();
+    if (b.try_execute_transactional_batch(sql.text, sql.where)) return;
     if (b.is_autocommit()) {
         auto tx = transaction(transaction_behavior::immediate);
         b.execute_batch(sql.text, sql.where);

@@ -9,7 +9,7 @@ connection_backend::~connection_backend() = default;
 
 namespace {
 error_info info_of(const statement_backend& st) {
-    return error_info{0, {}, std::string(st.sql()), transport::local, st.where};
+    return error_info{0, {}, std::string(st.sql()), st.transport(), st.where};
 }
 } // namespace
 
@@ -73,24 +73,25 @@ std::vector<std::string> rows::column_names() const {
 }
 
 row rows::one_row() {
-    if (!next()) throw no_rows("expected exactly one row, got none", error_info{0, {}, std::string(st_->sql()), transport::local, st_->where});
+    if (!next()) throw no_rows("expected exactly one row, got none", error_info{0, {}, std::string(st_->sql()), st_->transport(), st_->where});
     row r = current().to_row();
-    if (next()) throw unexpected_rows("expected exactly one row, got more", error_info{0, {}, std::string(st_->sql()), transport::local, st_->where});
+    if (next()) throw unexpected_rows("expected exactly one row, got more", error_info{0, {}, std::string(st_->sql()), st_->transport(), st_->where});
     return r;
 }
 
 std::optional<row> rows::opt_row() {
     if (!next()) return std::nullopt;
     row r = current().to_row();
-    if (next()) throw unexpected_rows("expected at most one row, got more", error_info{0, {}, std::string(st_->sql()), transport::local, st_->where});
+    if (next()) throw unexpected_rows("expected at most one row, got more", error_info{0, {}, std::string(st_->sql()), st_->transport(), st_->where});
     return r;
 }
 
-void rows::expect_one_column() const {
+void rows::expect_one_column(bool after_run) const {
     check_owner();
+    if (st_->columns_deferred && !after_run) return;
     if (st_->column_count != 1)
         throw unexpected_rows("expected a result of one column, got " + std::to_string(st_->column_count),
-                              error_info{0, {}, std::string(st_->sql()), transport::local, st_->where});
+                              error_info{0, {}, std::string(st_->sql()), st_->transport(), st_->where});
 }
 
 std::size_t rows::skip_all() {

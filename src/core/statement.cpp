@@ -6,7 +6,7 @@ namespace detail {
 
 namespace {
 error_info info_of(const statement_backend& st) {
-    return error_info{0, {}, std::string(st.sql()), transport::local, st.where};
+    return error_info{0, {}, std::string(st.sql()), st.transport(), st.where};
 }
 } // namespace
 

@@ -122,11 +122,18 @@ public:
         if (!c->broken) {
             try {
                 c->conn.reset();
-                // Settings a lease may change and the next holder would not expect (see pool.hpp). Both are cheap:
-                // busy_timeout is a plain C call, the PRAGMA a statement prepared once per connection.
-                c->conn.busy_timeout(db_.options().busy_timeout);
-                if (!c->query_only_off) c->query_only_off = c->conn.prepare("PRAGMA query_only = OFF");
-                c->query_only_off.execute();
+                // Settings a lease may change and the next holder would not expect (see pool.hpp). Both are cheap
+                // on an engine of our own: busy_timeout is a plain C call, the PRAGMA a statement prepared once per
+                // connection. Elsewhere they would cost a round trip per check-in for nothing: a remote
+                // connection's PRAGMAs live in the server-side stream that reset() just closed (and the server owns
+                // the busy timeout); a replica sends PRAGMA query_only to the primary (a stream closed after it),
+                // so a lease never changed it on the replica's own file, while its busy_timeout is local.
+                const auto t = c->conn.transport();
+                if (t != transport::remote) c->conn.busy_timeout(db_.options().busy_timeout);
+                if (t == transport::local) {
+                    if (!c->query_only_off) c->query_only_off = c->conn.prepare("PRAGMA query_only = OFF");
+                    c->query_only_off.execute();
+                }
             } catch (...) {
                 c->broken = true;
             }

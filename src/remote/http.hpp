@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,7 +41,11 @@ enum class retry : std::uint8_t {
 };
 
 /// A response whose body is read as it arrives (v3 cursors, large /sync and /export bodies), holding the client's
-/// connection until it is finished or destroyed. While one is open the client sends nothing else.
+/// connection until it is finished or destroyed. While one is open the client sends nothing else (a request throws
+/// usage_error). It must not outlive its client. Destroying it before the end of the body closes the connection.
+/// Memory stays bounded (about 64 KiB plus the longest line) whatever the body size. A network failure mid-body
+/// throws connection_error, interrupt() throws interrupted, and the reader then keeps throwing that error.
+/// A request_timeout bounds each wait for the server here, not the caller's reading pace.
 class body_reader {
 public:
     virtual ~body_reader() = default;
@@ -64,7 +69,8 @@ public:
     /// HTTP error statuses are returned, not thrown.
     response request(std::string_view method, const std::string& url, std::string_view body, retry policy,
                      std::string_view content_type = "application/json");
-    /// As request(), but the body is read by the caller through the returned reader.
+    /// As request(), but the body is read by the caller through the returned reader. Returns once the response
+    /// headers are in; a retry (per policy) can happen only before that. The request body is copied.
     std::unique_ptr<body_reader> request_stream(std::string_view method, const std::string& url, std::string_view body,
                                                 retry policy, std::string_view content_type = "application/json");
 
@@ -72,6 +78,9 @@ public:
     void interrupt() noexcept;
 
     [[nodiscard]] const options& settings() const noexcept;
+
+    /// New TCP connections opened so far (libcurl's CURLINFO_NUM_CONNECTS summed): a keep-alive check for tests.
+    [[nodiscard]] std::uint64_t connections_opened() const noexcept;
 
 private:
     struct impl;

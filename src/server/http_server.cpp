@@ -29,13 +29,20 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <csignal>
 #include <exception>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
+
+#include <poll.h>
+#include <sys/socket.h>
 
 namespace libsql::server {
 
@@ -72,6 +79,22 @@ bool header_lists(std::string_view value, std::string_view token) noexcept {
     return false;
 }
 
+/// "/a/b/c" after a prefix -> its '/'-separated decimal numbers; nullopt when any part is not a plain number.
+std::optional<std::vector<std::uint64_t>> path_numbers(std::string_view rest) {
+    std::vector<std::uint64_t> out;
+    while (!rest.empty()) {
+        const auto slash = rest.find('/');
+        const std::string_view part = rest.substr(0, slash);
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+        if (part.empty() || ec != std::errc{} || end != part.data() + part.size()) return std::nullopt;
+        out.push_back(v);
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return beast::iequals(a, b);
 }
@@ -83,6 +106,28 @@ response make_response(unsigned http_version, http::status status, std::string_v
     res.body() = std::move(body);
     res.prepare_payload();
     return res;
+}
+
+/// Whether the peer has closed or reset the connection, seen without reading anything: POLLRDHUP tells even when
+/// unread data (a pipelined request, a WebSocket message) is queued; without it, a peek that finds EOF.
+bool peer_gone(tcp::socket& socket) noexcept {
+    if (!socket.is_open()) return true;
+    pollfd p{};
+    p.fd = socket.native_handle();
+#ifdef POLLRDHUP
+    p.events = POLLRDHUP;
+#else
+    p.events = POLLIN;
+#endif
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) return true;
+#ifdef POLLRDHUP
+    return (p.revents & POLLRDHUP) != 0;
+#else
+    if ((p.revents & POLLIN) == 0) return false;
+    char byte = 0;
+    return ::recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+#endif
 }
 
 unsigned default_worker_threads() noexcept {
@@ -193,6 +238,58 @@ struct http_server::impl {
                     });
                 },
                 asio::use_awaitable, std::move(f));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ watching
+    /// While a worker runs a request, a watcher polls its socket (every 100 ms, on the I/O thread): once the peer
+    /// has closed it, or the request has run longer than a limit, interrupt() is called, and again at every tick
+    /// until the work returns (an interrupt reaches only the statement running at that instant).
+    struct peer_watch {
+        explicit peer_watch(asio::io_context& ioc) : timer(ioc) {}
+        asio::steady_timer timer;
+        bool done = false;
+    };
+    /// Ends a watch when the awaiting coroutine moves on (or unwinds); the socket is never touched after that.
+    struct watch_guard {
+        std::shared_ptr<peer_watch> w;
+        explicit watch_guard(std::shared_ptr<peer_watch> p) : w(std::move(p)) {}
+        watch_guard(const watch_guard&) = delete;
+        watch_guard& operator=(const watch_guard&) = delete;
+        ~watch_guard() {
+            w->done = true;
+            w->timer.cancel();
+        }
+    };
+
+    /// socket must outlive the returned guard; interrupt is only called before the guard goes.
+    watch_guard watch(tcp::socket& socket, std::function<void()> interrupt, std::chrono::milliseconds limit,
+                      std::string what) {
+        auto w = std::make_shared<peer_watch>(ioc);
+        spawn(watch_loop(socket, w, std::move(interrupt), limit, std::move(what)), "watch");
+        return watch_guard{std::move(w)};
+    }
+
+    asio::awaitable<void> watch_loop(tcp::socket& socket, std::shared_ptr<peer_watch> w, std::function<void()> interrupt,
+                                     std::chrono::milliseconds limit, std::string what) {
+        const auto started = std::chrono::steady_clock::now();
+        bool fired = false;
+        while (!w->done) {
+            w->timer.expires_after(std::chrono::milliseconds(100));
+            auto [ec] = co_await w->timer.async_wait(nothrow_awaitable);
+            (void)ec;
+            if (w->done) co_return;
+            if (!fired) {
+                if (peer_gone(socket)) {
+                    fired = true;
+                    log(log_level::info, "the client closed its connection during " + what + ": interrupting it");
+                } else if (limit.count() > 0 && std::chrono::steady_clock::now() - started >= limit) {
+                    fired = true;
+                    log(log_level::warn, what + " ran longer than " + std::to_string(limit.count()) +
+                                             " ms: interrupting it");
+                }
+            }
+            if (fired) interrupt();
         }
     }
 
@@ -321,7 +418,7 @@ struct http_server::impl {
                 method = std::string{req.method_string()};
                 target = std::string{req.target()};
             }
-            response res = co_await handle(req);
+            response res = co_await handle(req, stream.socket());
             res.keep_alive(keep_alive && !stopping);
             if (logs(log_level::debug)) {
                 const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
@@ -366,7 +463,7 @@ struct http_server::impl {
         (void)n;
     }
 
-    asio::awaitable<response> handle(request& req) {
+    asio::awaitable<response> handle(request& req, tcp::socket& socket) {
         const unsigned version = req.version();
         const std::string_view path = target_path(req.target());
         const http::verb method = req.method();
@@ -391,6 +488,35 @@ struct http_server::impl {
                                     path == "/v2" ? "Hello, this is HTTP API v2 (Hrana over HTTP)"
                                                   : "Hello, this is HTTP API v3 (Hrana over HTTP)");
         }
+        // Legacy Turso sync (embedded replicas): GET /info, /export/{generation}, /sync/{generation}/{start}/{end}.
+        // POST /sync (offline push) is not served.
+        const bool info = path == "/info";
+        const bool export_db = path.starts_with("/export/");
+        const bool sync = path.starts_with("/sync/");
+        if (info || export_db || sync) {
+            if (method != http::verb::get) co_return method_not_allowed("GET");
+            const auto numbers = info ? std::optional<std::vector<std::uint64_t>>(std::vector<std::uint64_t>{})
+                                      : path_numbers(path.substr(export_db ? 8 : 6));
+            if (!numbers || numbers->size() != (info ? 0U : export_db ? 1U : 3U))
+                co_return make_response(version, http::status::bad_request, "application/json",
+                                        R"({"error":"expected /info, /export/{generation} or /sync/{generation}/{start}/{end}"})");
+            std::string authorization{req[http::field::authorization]};
+            http_reply reply;
+            try {
+                auto work = [this, info, export_db, n = *numbers, auth = std::move(authorization)]() -> http_reply {
+                    if (info) return svc.replication_info(auth);
+                    if (export_db) return svc.replication_export(n[0], auth);
+                    return svc.replication_frames(n[0], n[1], n[2], auth);
+                };
+                reply = co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("replication request failed: ") + e.what());
+                co_return make_response(version, http::status::service_unavailable, text_plain,
+                                        std::string("Replication failed: ") + e.what() + "\n");
+            }
+            const auto status = reply.status >= 100 && reply.status <= 999 ? static_cast<unsigned>(reply.status) : 500u;
+            co_return make_response(version, http::int_to_status(status), reply.content_type, std::move(reply.body));
+        }
         const bool pipeline = path == "/v2/pipeline" || path == "/v3/pipeline";
         const bool cursor = path == "/v3/cursor";
         if (!pipeline && !cursor) co_return make_response(version, http::status::not_found, text_plain, "Not found\n");
@@ -400,9 +526,14 @@ struct http_server::impl {
         std::string authorization{req[http::field::authorization]};
         http_reply reply;
         try {
-            auto work = [this, pipeline, hrana_version, body = std::move(req.body()),
+            // The client may go away (or the time limit pass) while the request runs: its statements are then
+            // interrupted and its stream freed.
+            auto stop = std::make_shared<request_interrupt>();
+            const watch_guard watching = watch(socket, [stop] { stop->interrupt(); }, opts.max_request_duration,
+                                               std::string(path) + " request");
+            auto work = [this, pipeline, hrana_version, stop, body = std::move(req.body()),
                          auth = std::move(authorization)]() -> http_reply {
-                return pipeline ? svc.pipeline(hrana_version, body, auth) : svc.cursor(body, auth);
+                return pipeline ? svc.pipeline(hrana_version, body, auth, stop.get()) : svc.cursor(body, auth, stop.get());
             };
             reply = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
@@ -494,6 +625,11 @@ struct http_server::impl {
             entry.busy = true;
             std::vector<std::string> replies;
             try {
+                // A peer that closes the socket meanwhile interrupts the session's running work; the read below
+                // then fails and dropping the session frees its streams.
+                ws_session* busy_session = session.get();
+                const watch_guard watching = watch(beast::get_lowest_layer(ws).socket(), [busy_session] { busy_session->interrupt(); },
+                                                   std::chrono::milliseconds(0), "a websocket message");
                 auto work = [&session, text = beast::buffers_to_string(buffer.data())] { return session->on_message(text); };
                 replies = co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
@@ -574,8 +710,13 @@ struct http_server::impl {
     }
 
     /// Lets busy connections finish their request (bounded), drops idle ones, then shuts the service down.
+    /// Running statements are interrupted after the grace period (opts.interrupt_after), again and again (an
+    /// interrupt reaches only the statement running at that instant) until the requests have returned.
     asio::awaitable<void> drain() {
-        const auto deadline = std::chrono::steady_clock::now() + opts.drain_timeout;
+        const auto started = std::chrono::steady_clock::now();
+        const auto deadline = started + opts.drain_timeout;
+        const auto interrupt_at = started + std::min(opts.interrupt_after, opts.drain_timeout);
+        bool interrupting = false;
         asio::steady_timer tick{ioc};
         while (!connections.empty() && std::chrono::steady_clock::now() < deadline) {
             for (auto& [id, c] : connections) {
@@ -584,6 +725,13 @@ struct http_server::impl {
                     c.abort();
                 }
             }
+            if (!interrupting && std::chrono::steady_clock::now() >= interrupt_at) {
+                interrupting = true;
+                log(log_level::info, std::to_string(connections.size()) +
+                                         " connection(s) still busy: interrupting their running statements");
+            }
+            // Directly, not on the pool: every worker may be stuck in a statement.
+            if (interrupting) svc.interrupt_running();
             tick.expires_after(std::chrono::milliseconds(10));
             co_await tick.async_wait(nothrow_awaitable);
         }
@@ -593,6 +741,7 @@ struct http_server::impl {
                 if (c.abort) c.abort();
             }
         }
+        svc.interrupt_running();  // whatever still runs on the pool (past the drain timeout) stops
         try {
             auto work = [this] { svc.shutdown(); };
             co_await on_pool(std::move(work));

@@ -22,6 +22,12 @@ struct http_server_options {
     std::chrono::milliseconds read_timeout{30'000};       ///< slow clients are cut off after this
     unsigned worker_threads = 0;                          ///< database work; 0: hardware concurrency, at least 2
     std::chrono::milliseconds drain_timeout{5'000};       ///< stop(): how long in-flight requests may take to finish
+    /// stop(): after this grace period the statements still running are interrupted (service::interrupt_running),
+    /// so an endless query cannot hold the server up. 0: at once.
+    std::chrono::milliseconds interrupt_after{2'000};
+    /// An HTTP pipeline or cursor request still running after this is interrupted (its statements fail with
+    /// SQLITE_INTERRUPT, its stream is freed). 0: no limit.
+    std::chrono::milliseconds max_request_duration{0};
     bool stop_on_signals = false;                         ///< SIGINT/SIGTERM call stop() (for the `libsql` command)
     std::string version = "libsql-cpp 0.1.0";             ///< the body of GET /version
     /// Where the server reports what happens (never stdout/stderr itself); none: silent. May run on any thread.

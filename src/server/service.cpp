@@ -28,6 +28,7 @@
 #include "hrana/protocol.hpp"
 #include "libsql/hooks.hpp"
 #include "server/auth.hpp"
+#include "server/replication.hpp"
 
 #include <sodium.h>
 
@@ -35,7 +36,9 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -144,7 +147,14 @@ struct guard_state {
     bool read_only = false;  ///< the current request's token may only read
     bool internal = false;   ///< the server's own statements (query_only, describe): neither denied nor recorded
     bool dirty = false;      ///< the connection's state changed in a way a later stream must not inherit
+    bool protect_wal = false;  ///< replication is on: clients may not checkpoint nor change the journal mode
 };
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
 
 bool read_pragma(std::string_view name) {
     static constexpr std::array<std::string_view, 9> names{"table_info", "table_xinfo", "index_list",
@@ -161,6 +171,12 @@ authorizer_result authorize(guard_state& g, const authorizer_request& r) {
     case A::select: case A::read: case A::function: case A::transaction: case A::savepoint: case A::recursive:
         return authorizer_result::allow;
     case A::pragma:
+        // The replication log relies on a WAL that only the service checkpoints (generations, docs/SERVER.md).
+        if (g.protect_wal) {
+            const std::string_view name = r.arg1.value_or("");
+            if (iequal(name, "wal_checkpoint") || (r.arg2 && (iequal(name, "wal_autocheckpoint") || iequal(name, "journal_mode"))))
+                return authorizer_result::deny;
+        }
         if (!r.arg2) return authorizer_result::allow;
         if (read_pragma(r.arg1.value_or(""))) return authorizer_result::allow;
         g.dirty = true;
@@ -179,30 +195,148 @@ authorizer_result authorize(guard_state& g, const authorizer_request& r) {
 }
 
 class ws_session_impl;
+class db_stream;
+
+/// Lets requests run side by side until a checkpoint wants the database to itself: then new requests wait, and the
+/// checkpoint waits (bounded) for the running ones to end.
+class quiet_gate {
+public:
+    void enter() {
+        std::unique_lock lk(m_);
+        cv_.wait(lk, [&] { return !pending_ && !exclusive_; });
+        ++active_;
+    }
+    void leave() noexcept {
+        std::lock_guard lk(m_);
+        if (--active_ == 0) cv_.notify_all();
+    }
+    bool lock_exclusive(std::chrono::milliseconds timeout) {
+        std::unique_lock lk(m_);
+        if (pending_ || exclusive_) return false;
+        pending_ = true;
+        const bool ok = cv_.wait_for(lk, timeout, [&] { return active_ == 0; });
+        pending_ = false;
+        exclusive_ = ok;
+        cv_.notify_all();
+        return ok;
+    }
+    void unlock_exclusive() noexcept {
+        std::lock_guard lk(m_);
+        exclusive_ = false;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    int active_ = 0;
+    bool pending_ = false;
+    bool exclusive_ = false;
+};
+
+class gate_pass {
+public:
+    explicit gate_pass(quiet_gate& g) : g_(g) { g_.enter(); }
+    ~gate_pass() { g_.leave(); }
+    gate_pass(const gate_pass&) = delete;
+    gate_pass& operator=(const gate_pass&) = delete;
+
+private:
+    quiet_gate& g_;
+};
+
+/// Whether the service should replicate this path: a plain file (not ":memory:", not a "file:" URI).
+bool replicable_path(const service_options& o) {
+    return o.replication && !o.path.empty() && o.path != ":memory:" && o.path.rfind("file:", 0) != 0;
+}
 
 struct pooled {
     libsql::connection conn;
     std::shared_ptr<guard_state> guard;
 };
 
+/// The Hrana error of a statement stopped by request_interrupt or service::interrupt_running().
+[[noreturn]] void fail_interrupted(bool stopping) {
+    fail("SQLITE_INTERRUPT", stopping ? "interrupted: the server is shutting down" : "interrupted: the request was cancelled");
+}
+
 /// What the service and its WebSocket sessions share (sessions may outlive nothing, but hold it anyway).
 struct core {
     service_options opts;
     libsql::database db;
     std::atomic<bool> shut{false};
+    std::atomic<bool> halting{false};  ///< interrupt_running() was called: no statement may start any more
     std::mutex pool_m;
     std::vector<pooled> idle;
     std::mutex sessions_m;
     std::set<ws_session_impl*> sessions;  // live WebSocket sessions, for shutdown()
 
+    // Replication (legacy Turso sync): the log, the gate checkpoints close, the streams they check, and the
+    // connection that runs the checkpoints (never pooled, open for the service's life).
+    std::unique_ptr<replication_log> repl;
+    quiet_gate gate;
+    std::mutex streams_m;
+    std::set<db_stream*> live_streams;
+    std::mutex keeper_m;
+    libsql::connection keeper;
+
     explicit core(service_options o) : opts(std::move(o)), db(opts.path, make_options()) {
+        if (replicable_path(opts)) {
+            // Before any connection reads the database (and recovers a WAL left by a crash).
+            repl = std::make_unique<replication_log>(replication_options{
+                opts.path, opts.checkpoint_frames, opts.kept_generations, 1024, opts.log});
+        }
         auto c = open();
         // WAL: readers run beside the writer. A database on which WAL cannot be set (":memory:") keeps its mode.
         c.guard->internal = true;
-        (void)c.conn.query_value<std::string>("PRAGMA journal_mode=WAL");
+        const auto mode = c.conn.query_value<std::string>("PRAGMA journal_mode=WAL");
         c.guard->internal = false;
         idle.push_back(std::move(c));
+        if (repl && !iequal(mode, "wal")) {
+            if (opts.log) opts.log("replication off: the database cannot use WAL (journal mode " + mode + ")");
+            repl.reset();
+            idle.back().guard->protect_wal = false;
+        }
+        if (repl) {
+            keeper = db.connect();
+            keeper.execute("PRAGMA wal_autocheckpoint=0");
+            // The new generation starts from an empty WAL: its export is the database file.
+            if (!truncate_wal())
+                throw libsql::busy("cannot checkpoint " + opts.path +
+                                   " at startup (another process is using it?): replication needs the WAL to itself");
+            repl->started();
+        }
     }
+
+    /// PRAGMA wal_checkpoint(TRUNCATE) on the keeper; whether the WAL is now empty.
+    bool truncate_wal() {
+        std::lock_guard lk(keeper_m);
+        const auto r = keeper.query_row("PRAGMA wal_checkpoint(TRUNCATE)");
+        if (r.get<std::int64_t>(0) != 0) return false;
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(opts.path + "-wal", ec);
+        return ec || size == 0;
+    }
+
+    /// Ends the generation when due (or forced) and the database is quiet.
+    bool try_checkpoint(bool force) {
+        if (!repl || shut.load()) return false;
+        if (!force && !repl->checkpoint_due()) return false;
+        // A stream inside a transaction would make the attempt fail anyway: do not hold requests back for nothing.
+        if (any_stream_in_transaction()) return false;
+        if (!gate.lock_exclusive(std::chrono::seconds(1))) return false;
+        struct unlock {
+            quiet_gate& g;
+            ~unlock() { g.unlock_exclusive(); }
+        } unlocker{gate};
+        std::lock_guard lk(streams_m);
+        if (!all_streams_quiet()) return false;
+        return repl->checkpoint([this] { return truncate_wal(); });
+    }
+
+    bool all_streams_quiet();  // below db_stream
+    void interrupt_all() noexcept;
+    bool any_stream_in_transaction();
 
     static connect_options make_options() {
         connect_options o;
@@ -212,6 +346,11 @@ struct core {
 
     [[nodiscard]] pooled open() const {
         pooled p{db.connect(), std::make_shared<guard_state>()};
+        if (repl) {
+            // Within a generation the WAL only grows: only the service checkpoints (try_checkpoint).
+            p.conn.execute("PRAGMA wal_autocheckpoint=0");
+            p.guard->protect_wal = true;
+        }
         p.conn.authorizer([g = p.guard](const authorizer_request& r) { return authorize(*g, r); });
         return p;
     }
@@ -263,20 +402,42 @@ struct core {
 /// One Hrana stream's connection and the state kept around it.
 class db_stream {
 public:
-    explicit db_stream(std::shared_ptr<core> c) : c_(std::move(c)), p_(c_->acquire()) {}
+    explicit db_stream(std::shared_ptr<core> c) : c_(std::move(c)), p_(c_->acquire()) {
+        std::lock_guard lk(c_->streams_m);
+        c_->live_streams.insert(this);
+    }
     ~db_stream() {
+        {
+            std::lock_guard lk(c_->streams_m);
+            c_->live_streams.erase(this);
+        }
         if (readonly_txn_) internal_sql("PRAGMA query_only=0");
         c_->release(std::move(p_));
+    }
+
+    /// Whether the last statement left a transaction open (a hint any thread may read; quiet() is the truth).
+    [[nodiscard]] bool maybe_in_transaction() const noexcept { return in_txn_.load(std::memory_order_relaxed); }
+
+    /// No transaction open (called only while no request runs).
+    [[nodiscard]] bool quiet() const noexcept {
+        try {
+            return !p_.conn.is_open() || p_.conn.is_autocommit();
+        } catch (...) {
+            return false;
+        }
     }
     db_stream(const db_stream&) = delete;
     db_stream& operator=(const db_stream&) = delete;
 
     void set_access(access a) noexcept { p_.guard->read_only = a == access::read_only; }
     libsql::connection& conn() noexcept { return p_.conn; }
+    /// The interrupt the current request (HTTP) or the whole session (WebSocket) obeys; nullptr: none.
+    void set_stop(const request_interrupt* stop) noexcept { stop_ = stop; }
 
     // -------------------------------------------------------------------------------------------- requests
     hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s) {
         const std::string& sql = store.resolve(s.sql, s.sql_id);
+        check_stop();
         try {
             auto r = execute_text(sql, s);
             after_statement();
@@ -289,6 +450,7 @@ public:
 
     void sequence(const sql_store& store, const std::optional<std::string>& sql_text, const std::optional<std::int32_t>& id) {
         const std::string& sql = store.resolve(sql_text, id);
+        check_stop();
         try {
             if (is_begin_readonly(sql)) begin_readonly();
             else p_.conn.execute_batch(sql);
@@ -348,6 +510,13 @@ public:
     }
 
 private:
+    /// Statements of an interrupted request (or of a stopping server) fail before they start: an interrupt only
+    /// reaches the statement running at that instant.
+    void check_stop() const {
+        if (c_->halting.load()) fail_interrupted(true);
+        if (stop_ != nullptr && stop_->interrupted()) fail_interrupted(false);
+    }
+
     bool eval(const hrana::condition& c, const std::vector<std::optional<bool>>& ok) {
         using K = hrana::condition::kind;
         switch (c.type) {
@@ -438,6 +607,16 @@ private:
         const auto changed = conn.total_changes() != before ? conn.changes() : 0;
         r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
         r.last_insert_rowid = conn.last_insert_rowid();
+        // Once a write is committed: the last committed frame of the current generation (at least this write's).
+        if (!st.readonly()) wrote_ = true;
+        if (wrote_ && c_->repl && conn.is_autocommit()) {
+            wrote_ = false;
+            try {
+                r.replication_index = c_->repl->committed_frames();
+            } catch (const std::exception&) {
+                // Optional information: a WAL that cannot be read shows up on /sync instead.
+            }
+        }
         return r;
     }
 
@@ -449,6 +628,11 @@ private:
 
     /// A read-only transaction ends when the connection is back in autocommit mode, however it got there.
     void after_statement() noexcept {
+        try {
+            in_txn_.store(!p_.conn.is_autocommit(), std::memory_order_relaxed);
+        } catch (...) {
+            in_txn_.store(true, std::memory_order_relaxed);
+        }
         if (!readonly_txn_) return;
         try {
             if (!p_.conn.is_autocommit()) return;
@@ -471,7 +655,26 @@ private:
     std::shared_ptr<core> c_;
     pooled p_;
     bool readonly_txn_ = false;
+    bool wrote_ = false;  ///< a statement that may write ran since the connection was last in autocommit mode
+    const request_interrupt* stop_ = nullptr;
+    std::atomic<bool> in_txn_{false};
 };
+
+bool core::any_stream_in_transaction() {
+    std::lock_guard lk(streams_m);
+    return std::any_of(live_streams.begin(), live_streams.end(), [](const db_stream* s) { return s->maybe_in_transaction(); });
+}
+
+void core::interrupt_all() noexcept {
+    halting.store(true);
+    // A stream erases itself under this lock before its connection goes: every one seen here is alive.
+    std::lock_guard lk(streams_m);
+    for (auto* s : live_streams) s->conn().interrupt();
+}
+
+bool core::all_streams_quiet() {
+    return std::all_of(live_streams.begin(), live_streams.end(), [](const db_stream* s) { return s->quiet(); });
+}
 
 /// Checks a batch's conditions before anything runs: referenced steps must be earlier, is_autocommit needs v3.
 void validate_condition(const hrana::condition& c, std::size_t step, int version) {
@@ -600,6 +803,15 @@ struct service::impl {
         return claimed;
     }
 
+    /// Why a replication request is refused (replication off, shutting down, credentials), or nothing.
+    std::optional<http_reply> replication_refusal(std::string_view header) const {
+        if (!c->repl) return json_error(404, "replication is off for this database", "NOT_FOUND");
+        if (c->shut.load()) return json_error(503, "the server is shutting down", "SHUTTING_DOWN");
+        const auto auth = check(header);
+        if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
+        return std::nullopt;
+    }
+
     [[nodiscard]] detail::jwt_check check(std::string_view header) const {
         if (!c->opts.jwt_public_key) return {access::full, {}, {}};
         std::string_view h = header;
@@ -679,14 +891,16 @@ struct service::impl {
         return s;
     }
 
-    /// Ends a request on a stream: keeps it for the next baton, or frees it.
-    std::optional<std::string> finish(const std::shared_ptr<http_stream>& s, bool close) {
+    /// Ends a request on a stream: keeps it for the next baton, or frees it. A broken stream (its request was
+    /// interrupted) is freed and remembered as expired.
+    std::optional<std::string> finish(const std::shared_ptr<http_stream>& s, bool close, bool broken = false) {
         std::shared_ptr<http_stream> dead;
         std::lock_guard lk(m);
         s->in_use = false;
         s->last_used = steady::now();
-        if (close || c->shut.load()) {
+        if (close || broken || c->shut.load()) {
             streams.erase(s->id);
+            if (broken) expired[s->id] = s->last_used;
             dead = s;
             return std::nullopt;
         }
@@ -734,10 +948,15 @@ public:
     ws_session_impl& operator=(const ws_session_impl&) = delete;
 
     std::vector<std::string> on_message(std::string_view text) override {
+        const gate_pass pass(c_->gate);
         std::lock_guard lk(m_);
         std::vector<std::string> out;
         if (closed_) return out;
-        if (c_->shut.load()) {
+        struct detach {
+            request_interrupt& r;
+            ~detach() { r.attach(nullptr); }
+        } detacher{stop_};
+        if (c_->shut.load() || stop_.interrupted()) {
             closed_ = true;
             return out;
         }
@@ -772,6 +991,8 @@ public:
         std::lock_guard lk(m_);
         return closed_;
     }
+
+    void interrupt() noexcept override { stop_.interrupt(); }
 
     /// Rolls back and frees every stream (service shutdown, or the session ends).
     void shutdown() noexcept {
@@ -810,6 +1031,7 @@ private:
         const auto it = streams_.find(id);
         if (it == streams_.end()) fail("STREAM_NOT_OPEN", "stream " + std::to_string(id) + " is not open");
         it->second->set_access(access_);
+        stop_.attach(&it->second->conn());
         return *it->second;
     }
 
@@ -822,7 +1044,9 @@ private:
             [&](const hrana::ws_open_stream& r) -> hrana::ws_response {
                 if (streams_.count(r.stream_id) != 0)
                     throw hrana::protocol_violation("stream " + std::to_string(r.stream_id) + " is already open");
-                streams_.emplace(r.stream_id, std::make_unique<db_stream>(c_));
+                auto s = std::make_unique<db_stream>(c_);
+                s->set_stop(&stop_);
+                streams_.emplace(r.stream_id, std::move(s));
                 return hrana::ws_open_stream_resp{};
             },
             [&](const hrana::ws_close_stream& r) -> hrana::ws_response {
@@ -885,6 +1109,7 @@ private:
 
     std::shared_ptr<core> c_;
     int version_;
+    request_interrupt stop_;  ///< before streams_: they point to it
     mutable std::mutex m_;
     bool closed_ = false;
     bool hello_ = false;
@@ -913,7 +1138,55 @@ access service::authenticate(std::string_view authorization_header) const {
     return impl_->check(authorization_header).granted;
 }
 
-http_reply service::pipeline(int version, std::string_view body, std::string_view authorization_header) {
+// ---------------------------------------------------------------------------------------------------- interrupts
+void request_interrupt::interrupt() noexcept {
+    std::lock_guard lk(m_);
+    interrupted_ = true;
+    if (conn_ != nullptr) conn_->interrupt();
+}
+
+bool request_interrupt::interrupted() const noexcept {
+    std::lock_guard lk(m_);
+    return interrupted_;
+}
+
+void request_interrupt::attach(libsql::connection* conn) noexcept {
+    std::lock_guard lk(m_);
+    conn_ = conn;
+}
+
+namespace {
+
+/// Points a stream's statements at a request's interrupt for the request's duration.
+class stop_scope {
+public:
+    stop_scope(db_stream& s, request_interrupt* stop) : s_(s), stop_(stop) {
+        if (stop_ == nullptr) return;
+        s_.set_stop(stop_);
+        stop_->attach(&s_.conn());
+    }
+    ~stop_scope() { end(); }
+    stop_scope(const stop_scope&) = delete;
+    stop_scope& operator=(const stop_scope&) = delete;
+    /// Detaches (before the stream may be freed); returns whether the request was interrupted.
+    bool end() noexcept {
+        if (stop_ == nullptr) return false;
+        stop_->attach(nullptr);
+        s_.set_stop(nullptr);
+        const bool interrupted = stop_->interrupted();
+        stop_ = nullptr;
+        return interrupted;
+    }
+
+private:
+    db_stream& s_;
+    request_interrupt* stop_;
+};
+
+} // namespace
+
+http_reply service::pipeline(int version, std::string_view body, std::string_view authorization_header,
+                             request_interrupt* stop) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
@@ -929,19 +1202,24 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     } catch (const hrana::protocol_violation& e) {
         return text_reply(400, e.what());
     }
+    const gate_pass pass(d.c->gate);
     auto claimed = d.claim_for(req.baton, auth.granted);
     if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
     auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
     hrana::pipeline_response resp;
     resp.base_url = d.c->opts.self_url;
     bool closed = false;
+    stop_scope scope(*s->db, stop);
     try {
         for (const auto& r : req.requests) resp.results.push_back(d.handle(*s, r, closed));
     } catch (const std::exception& e) {
+        (void)scope.end();
         (void)d.finish(s, true);
         return text_reply(500, std::string("internal error: ") + e.what());
     }
-    resp.baton = d.finish(s, closed);
+    // An interrupted request leaves its stream in an unknown state: rolled back and freed, as if it had expired.
+    const bool broken = scope.end() || d.c->halting.load();
+    resp.baton = d.finish(s, closed, broken);
     http_reply out;
     try {
         hrana::serialize(resp, out.body);
@@ -951,7 +1229,7 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     return out;
 }
 
-http_reply service::cursor(std::string_view body, std::string_view authorization_header) {
+http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
@@ -963,17 +1241,20 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     } catch (const hrana::protocol_violation& e) {
         return text_reply(400, e.what());
     }
+    const gate_pass pass(d.c->gate);
     auto claimed = d.claim_for(req.baton, auth.granted);
     if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
     auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
     // The whole body is built in memory before it is sent (not streamed row by row).
     std::vector<hrana::cursor_entry> entries;
+    stop_scope scope(*s->db, stop);
     try {
         entries = run_cursor(*s->db, s->store, req.batch);
     } catch (const std::exception& e) {
         entries.emplace_back(hrana::error_entry{{std::string("internal error: ") + e.what(), "INTERNAL"}});
     }
-    hrana::cursor_response_head head{d.finish(s, false), d.c->opts.self_url};
+    const bool broken = scope.end() || d.c->halting.load();
+    hrana::cursor_response_head head{d.finish(s, false, broken), d.c->opts.self_url};
     http_reply out{200, "text/plain", {}};
     try {
         hrana::serialize(head, out.body);
@@ -992,6 +1273,18 @@ std::unique_ptr<ws_session> service::open_ws(int version) { return std::make_uni
 
 void service::sweep_expired() {
     auto& d = *impl_;
+    {
+        const gate_pass pass(d.c->gate);
+        expire_idle(d);
+    }
+    try {
+        (void)d.c->try_checkpoint(false);
+    } catch (const std::exception& e) {
+        if (d.c->opts.log) d.c->opts.log(std::string("replication: checkpoint failed: ") + e.what());
+    }
+}
+
+void service::expire_idle(impl& d) {
     std::vector<std::shared_ptr<http_stream>> dead;
     {
         std::lock_guard lk(d.m);
@@ -1009,6 +1302,8 @@ void service::sweep_expired() {
     }
     dead.clear();  // rolls back and frees, outside the lock
 }
+
+void service::interrupt_running() noexcept { impl_->c->interrupt_all(); }
 
 void service::shutdown() {
     auto& d = *impl_;
@@ -1033,6 +1328,45 @@ void service::shutdown() {
     }
     dead.clear();
     d.c->clear_pool();
+    if (d.c->repl) {
+        // Record where the generation ends before the last connection's close checkpoints the WAL. A request still
+        // running past the drain timeout is waited for (bounded) so that its commit is not left out.
+        const bool quiet = d.c->gate.lock_exclusive(std::chrono::seconds(5));
+        d.c->repl->close();
+        if (quiet) d.c->gate.unlock_exclusive();
+    }
 }
+
+http_reply service::replication_info(std::string_view authorization_header) {
+    auto& d = *impl_;
+    if (auto refused = d.replication_refusal(authorization_header)) return std::move(*refused);
+    return d.c->repl->info();
+}
+
+http_reply service::replication_export(std::uint64_t generation, std::string_view authorization_header) {
+    auto& d = *impl_;
+    if (auto refused = d.replication_refusal(authorization_header)) return std::move(*refused);
+    try {
+        return d.c->repl->export_db(generation);
+    } catch (const std::exception& e) {
+        return json_error(500, std::string("cannot export the database: ") + e.what(), "INTERNAL");
+    }
+}
+
+http_reply service::replication_frames(std::uint64_t generation, std::uint64_t start, std::uint64_t end,
+                                       std::string_view authorization_header) {
+    auto& d = *impl_;
+    if (auto refused = d.replication_refusal(authorization_header)) return std::move(*refused);
+    try {
+        return d.c->repl->frames(generation, start, end);
+    } catch (const std::exception& e) {
+        // Not 500: the engine reads a 500 as JSON with a generation. 503 makes it report the failure.
+        return json_error(503, std::string("cannot read the WAL: ") + e.what(), "INTERNAL");
+    }
+}
+
+bool service::checkpoint_now() { return impl_->c->try_checkpoint(true); }
+
+std::uint64_t service::replication_generation() const { return impl_->c->repl ? impl_->c->repl->generation() : 0; }
 
 } // namespace libsql::server

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +24,13 @@ struct service_options {
     std::optional<std::string> jwt_public_key;             ///< raw 32-byte Ed25519 public key; none: no auth
     std::size_t max_stored_sql = 50;                       ///< store_sql limits, as sqld
     std::size_t max_stored_sql_bytes = 5 * 1024;
+    /// Serve the legacy Turso sync protocol (GET /info, /export, /sync) from the WAL. Every connection then runs
+    /// with wal_autocheckpoint=0 and the service checkpoints itself (see docs/SERVER.md). Off for ":memory:",
+    /// "file:" URIs and databases that cannot use WAL.
+    bool replication = true;
+    std::uint64_t checkpoint_frames = 10'000;  ///< checkpoint, starting a new generation, once the WAL has this many
+    std::size_t kept_generations = 4;          ///< ended generations whose frames stay servable to lagging replicas
+    std::function<void(std::string_view)> log; ///< replication events (generation changes, problems); may be empty
 };
 
 /// What a request's credentials allow.
@@ -34,6 +43,26 @@ struct http_reply {
     std::string body;
 };
 
+/// Stops one HTTP request's statements from another thread (the front end's: the client went away, or a time limit
+/// passed). interrupt() interrupts the statement running for the request now (sqlite3_interrupt through
+/// libsql::connection::interrupt()) and makes every later statement of the request fail with SQLITE_INTERRUPT; the
+/// request's stream is then rolled back and freed as if it had expired. A statement that starts in the instant
+/// between the check and the interrupt may miss it: callers repeat interrupt() until the request returns.
+/// Thread-safe; one object per request.
+class request_interrupt {
+public:
+    void interrupt() noexcept;
+    [[nodiscard]] bool interrupted() const noexcept;
+
+    /// For the service: the connection the request's statements run on now; nullptr: none.
+    void attach(libsql::connection* conn) noexcept;
+
+private:
+    mutable std::mutex m_;
+    bool interrupted_ = false;
+    libsql::connection* conn_ = nullptr;
+};
+
 /// One WebSocket connection's Hrana state (its streams, stored SQL, cursors).
 class ws_session {
 public:
@@ -42,6 +71,10 @@ public:
     /// sends them and closes the socket (hello_error, protocol violation).
     virtual std::vector<std::string> on_message(std::string_view text) = 0;
     [[nodiscard]] virtual bool closed() const noexcept = 0;
+    /// From any thread (the peer closed the socket): interrupts the statement a message is running now, and makes
+    /// every later statement of the session fail with SQLITE_INTERRUPT. The session is done for; dropping it frees
+    /// its streams. Repeat until on_message returns (see request_interrupt).
+    virtual void interrupt() noexcept = 0;
 };
 
 class service {
@@ -57,15 +90,38 @@ public:
 
     /// POST /v2/pipeline (version 2) and /v3/pipeline (version 3). Protocol errors give 400 with a text message;
     /// an expired stream 400 with {"message":..,"code":"STREAM_EXPIRED"}; bad credentials 401.
-    [[nodiscard]] http_reply pipeline(int version, std::string_view body, std::string_view authorization_header);
-    /// POST /v3/cursor: newline-delimited JSON entries.
-    [[nodiscard]] http_reply cursor(std::string_view body, std::string_view authorization_header);
+    /// With stop: stop->interrupt() from another thread ends the request's statements (SQLITE_INTERRUPT errors) and
+    /// closes its stream (the reply then carries no baton).
+    [[nodiscard]] http_reply pipeline(int version, std::string_view body, std::string_view authorization_header,
+                                      request_interrupt* stop = nullptr);
+    /// POST /v3/cursor: newline-delimited JSON entries. stop: as for pipeline().
+    [[nodiscard]] http_reply cursor(std::string_view body, std::string_view authorization_header,
+                                    request_interrupt* stop = nullptr);
+
+    /// GET /info, GET /export/{generation}, GET /sync/{generation}/{start}/{end} (legacy Turso sync). Same
+    /// credentials as the pipeline (401 JSON without them; read-only tokens may replicate); 404 when replication
+    /// is off.
+    [[nodiscard]] http_reply replication_info(std::string_view authorization_header);
+    [[nodiscard]] http_reply replication_export(std::uint64_t generation, std::string_view authorization_header);
+    [[nodiscard]] http_reply replication_frames(std::uint64_t generation, std::uint64_t start, std::uint64_t end,
+                                                std::string_view authorization_header);
+    /// Ends the current generation now if the WAL holds committed frames and the database is quiet (no request
+    /// running, no stream inside a transaction; waits up to a second for running requests). Returns whether the
+    /// generation changed. The front end's sweep does the same once the WAL reaches checkpoint_frames.
+    bool checkpoint_now();
+    /// The current generation; 0 when replication is off.
+    [[nodiscard]] std::uint64_t replication_generation() const;
 
     /// A WebSocket session for subprotocol hrana2 (version 2) or hrana3 (version 3).
     [[nodiscard]] std::unique_ptr<ws_session> open_ws(int version);
 
-    /// Rolls back and frees streams idle longer than the expiry. The front end calls it every second or so.
+    /// Rolls back and frees streams idle longer than the expiry, then checkpoints when the WAL reached the
+    /// threshold and the database is quiet. The front end calls it every second or so.
     void sweep_expired();
+    /// Interrupts every statement running now (HTTP streams and WebSocket sessions) and makes every statement that
+    /// starts later fail with SQLITE_INTERRUPT, for good: the first step of stopping (SIGINT/SIGTERM, after a grace
+    /// period). Thread-safe, cheap, never blocks on a running request; repeat it until in-flight requests have ended.
+    void interrupt_running() noexcept;
     /// Rolls back every open stream and refuses new work; called on SIGINT/SIGTERM after in-flight requests end.
     void shutdown();
 
@@ -73,6 +129,7 @@ public:
 
 private:
     struct impl;
+    static void expire_idle(impl& d);
     std::unique_ptr<impl> impl_;
 };
 

@@ -67,9 +67,15 @@ for v in 0001 0002 0003; do expect_status "$v" yes; done
 expect_status 0004 no
 rm "$dir/0004_d.up.sql"
 
-# a remote URL: a clear error, exit code non-zero.
-if "$bin" migrate up "$dir" "http://127.0.0.1:8080" >/dev/null 2>"$tmp/err"; then fail "up against a URL succeeded"; fi
-grep -q 'URL' "$tmp/err" || fail "no clear URL error: '$(cat "$tmp/err")'"
+# a server that is not there (nothing listens on port 1): a connection error, exit code non-zero. (Migrations over
+# HTTP against `libsql serve` are tested in shell_test.sh.)
+if "$bin" migrate up "$dir" "http://127.0.0.1:1" >/dev/null 2>"$tmp/err"; then fail "up against a dead URL succeeded"; fi
+grep -q '^libsql migrate: .*127.0.0.1:1' "$tmp/err" || fail "no clear connection error: '$(cat "$tmp/err")'"
+# --sync-url makes TARGET a replica's local file, so TARGET cannot be a URL then.
+if "$bin" migrate up --sync-url "http://127.0.0.1:1" "$dir" "http://127.0.0.1:1" >/dev/null 2>"$tmp/err"; then
+  fail "up with --sync-url and a URL target succeeded"
+fi
+grep -q 'sync-url' "$tmp/err" || fail "no clear --sync-url error: '$(cat "$tmp/err")'"
 # a missing folder: a usage error.
 if "$bin" migrate up "$tmp/nowhere" "$db" >/dev/null 2>&1; then fail "up with a missing folder succeeded"; fi
 # a malformed migration file name.

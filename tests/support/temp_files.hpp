@@ -15,9 +15,11 @@ namespace libsql::test {
 inline std::filesystem::path unique_temp_path(const std::string& prefix) {
     static std::atomic<int> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info ? info->name() : "x";
+    for (auto& c : name)
+        if (c == '/') c = '_';  // parameterised tests are named "case/param"
     return std::filesystem::temp_directory_path() /
-           (prefix + "-" + std::string(info ? info->name() : "x") + "-" + std::to_string(::getpid()) + "-" +
-            std::to_string(counter++));
+           (prefix + "-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
 }
 
 /// A directory of its own under the system temp dir, removed with everything in it.
@@ -40,7 +42,8 @@ private:
     std::filesystem::path path_;
 };
 
-/// A database file in the temp directory, removed (with its journal, WAL and shm files) afterwards.
+/// A database file in the temp directory, removed (with its journal, WAL and shm files, and the files libsql serve
+/// and replicas keep beside it) afterwards.
 class temp_db_file {
 public:
     explicit temp_db_file(const std::string& prefix = "libsql-test") : path_(unique_temp_path(prefix).string() + ".db") {
@@ -54,7 +57,13 @@ public:
 private:
     void remove_all() const noexcept {
         std::error_code ec;
-        for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ec);
+        for (const char* suffix : {"", "-journal", "-wal", "-shm", "-libsql-generation", "-libsql-replica"})
+            std::filesystem::remove(path_ + suffix, ec);
+        // libsql serve's archived generations (<db>-libsql-wal-G) and their temporaries.
+        const std::filesystem::path p(path_);
+        const std::string prefix = p.filename().string() + "-libsql-";
+        for (const auto& e : std::filesystem::directory_iterator(p.has_parent_path() ? p.parent_path() : ".", ec))
+            if (e.path().filename().string().starts_with(prefix)) std::filesystem::remove(e.path(), ec);
     }
     std::string path_;
 };

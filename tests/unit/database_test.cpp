@@ -184,29 +184,39 @@ TEST(database_modes, read_write_needs_an_existing_file) {
     EXPECT_EQ(rw.connect().execute("INSERT INTO t VALUES (1)"), 1);
 }
 
-TEST(database_unsupported, remote_urls) {
-    for (const char* url : {"libsql://example.turso.io", "https://example.com/db", "http://127.0.0.1:8080",
-                            "ws://127.0.0.1:8080", "wss://example.com"}) {
-        const auto e = caught<libsql::unsupported>([&] { libsql::database db(url); });
+TEST(database_remote, an_unreachable_server_fails_at_open) {
+    // Remote databases probe their server when they open (tests/unit/remote_test.cpp covers real servers); nothing
+    // listens on 127.0.0.1:9.
+    for (const char* url : {"http://127.0.0.1:9", "ws://127.0.0.1:9/db", "libsql://127.0.0.1:9?tls=0"}) {
+        const auto e = caught<libsql::connection_error>([&] { libsql::database db(url); });
         EXPECT_EQ(e.transport(), libsql::transport::remote) << url;
     }
     libsql::connect_options o;
-    o.url = "libsql://example.turso.io";
-    EXPECT_THROW(libsql::database(":memory:", o), libsql::unsupported);
+    o.url = "http://127.0.0.1:9";
+    EXPECT_THROW(libsql::database(":memory:", o), libsql::connection_error);
+    // Options a remote database cannot honour are refused before any request.
+    libsql::connect_options local_only;
+    local_only.encryption_key = "secret";
+    const auto e = caught<libsql::unsupported>([&] { libsql::database db("http://127.0.0.1:9", local_only); });
+    EXPECT_EQ(e.transport(), libsql::transport::remote);
 }
 
-TEST(database_unsupported, replicas_and_encryption) {
+TEST(database_unsupported, encryption_at_rest) {
     const temp_dir dir;
-    libsql::connect_options replica;
-    replica.sync_url = "libsql://example.turso.io";
-    const auto e = caught<libsql::unsupported>([&] { libsql::database db(dir.file("replica.db"), replica); });
-    EXPECT_EQ(e.transport(), libsql::transport::replica);
-    EXPECT_FALSE(std::filesystem::exists(dir.file("replica.db")));  // refused before anything was created
-
     libsql::connect_options encrypted;
     encrypted.encryption_key = "secret";
     EXPECT_THROW(libsql::database(dir.file("enc.db"), encrypted), libsql::unsupported);
     EXPECT_FALSE(std::filesystem::exists(dir.file("enc.db")));
+}
+
+TEST(database_replica, an_unreachable_primary_fails_at_open_and_creates_nothing) {
+    const temp_dir dir;
+    libsql::connect_options replica;
+    replica.sync_url = "http://127.0.0.1:1";  // nothing listens on port 1
+    replica.connect_timeout = std::chrono::milliseconds(2000);
+    const auto e = caught<libsql::connection_error>([&] { libsql::database db(dir.file("replica.db"), replica); });
+    EXPECT_EQ(e.transport(), libsql::transport::replica);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("replica.db")));  // no bootstrap, no half-written file
 }
 
 TEST(database_options, are_kept_and_applied) {

@@ -650,6 +650,129 @@ TEST_F(service_test, service_shutdown_rolls_back_open_streams) {
     EXPECT_EQ(count("t"), 0);
 }
 
+// ------------------------------------------------------------------------------------------------ interrupts
+namespace {
+constexpr const char* endless_sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+
+/// Calls f every 20 ms on another thread until done (an interrupt reaches only the statement running at that
+/// instant, so callers repeat it, as the front end does).
+struct repeater {
+    std::atomic<bool> done{false};
+    std::thread t;
+    template <class F> explicit repeater(F f, std::chrono::milliseconds first) : t([this, f, first] {
+        std::this_thread::sleep_for(first);
+        while (!done.load()) {
+            f();
+            std::this_thread::sleep_for(20ms);
+        }
+    }) {}
+    ~repeater() {
+        done.store(true);
+        t.join();
+    }
+};
+} // namespace
+
+TEST_F(service_test, service_request_interrupt_stops_a_running_statement_and_frees_the_stream) {
+    sql("CREATE TABLE t(x)");
+    // A stream inside a transaction, then an endless query on it, interrupted from another thread.
+    const auto first = post(R"j({"requests":[{"type":"execute","stmt":{"sql":"BEGIN IMMEDIATE"}},{"type":"execute","stmt":{"sql":"INSERT INTO t VALUES (1)"}}]})j");
+    ASSERT_TRUE(first.baton.has_value());
+    libsql::server::request_interrupt stop;
+    const auto started = std::chrono::steady_clock::now();
+    http_reply r;
+    {
+        repeater interrupter([&] { stop.interrupt(); }, 300ms);
+        r = svc->pipeline(2, with_baton(*first.baton, std::string(R"j([{"type":"execute","stmt":{"sql":")j") + endless_sql +
+                                                        R"j("}},{"type":"execute","stmt":{"sql":"SELECT 2"}}])j"),
+                          "", &stop);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+    EXPECT_TRUE(stop.interrupted());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto resp = hrana::parse_pipeline_response(r.body);
+    ASSERT_EQ(resp.results.size(), 2u);
+    EXPECT_EQ(error_of(resp.results[0]).code, "SQLITE_INTERRUPT");
+    EXPECT_EQ(error_of(resp.results[1]).code, "SQLITE_INTERRUPT");  // later statements do not start
+    EXPECT_FALSE(resp.baton.has_value());                            // the stream is gone...
+    // ...rolled back (the write lock is free again) and remembered as expired.
+    EXPECT_EQ(count("t"), 0);
+    sql("INSERT INTO t VALUES (2)");
+    EXPECT_EQ(count("t"), 1);
+    const auto again = svc->pipeline(2, with_baton(*first.baton, R"j([{"type":"execute","stmt":{"sql":"SELECT 1"}}])j"), "");
+    EXPECT_EQ(again.status, 400);
+
+    // The same for a cursor.
+    libsql::server::request_interrupt stop2;
+    http_reply c;
+    {
+        repeater interrupter([&] { stop2.interrupt(); }, 200ms);
+        c = svc->cursor(std::string(R"j({"baton":null,"batch":{"steps":[{"stmt":{"sql":")j") + endless_sql + R"j("}}]}})j", "", &stop2);
+    }
+    ASSERT_EQ(c.status, 200) << c.body;
+    EXPECT_NE(c.body.find("SQLITE_INTERRUPT"), std::string::npos) << c.body;
+    EXPECT_NE(c.body.find(R"j("baton":null)j"), std::string::npos) << c.body;
+
+    // A request that was not interrupted keeps its stream.
+    libsql::server::request_interrupt unused;
+    const auto fine = svc->pipeline(2, R"j({"requests":[{"type":"execute","stmt":{"sql":"SELECT 1"}}]})j", "", &unused);
+    EXPECT_TRUE(hrana::parse_pipeline_response(fine.body).baton.has_value());
+}
+
+TEST_F(service_test, service_interrupt_running_stops_http_and_ws_work) {
+    auto ws = svc->open_ws(2);
+    (void)send(*ws, R"j({"type":"hello","jwt":null})j");
+    (void)ws_ok<hrana::ws_open_stream_resp>(send(*ws, R"j({"type":"request","request_id":0,"request":{"type":"open_stream","stream_id":0}})j"), 0);
+    http_reply r;
+    std::vector<std::string> ws_out;
+    {
+        std::thread ws_thread([&] {
+            ws_out = ws->on_message(std::string(R"j({"type":"request","request_id":1,"request":{"type":"execute","stream_id":0,"stmt":{"sql":")j") +
+                                    endless_sql + R"j("}}})j");
+        });
+        repeater interrupter([&] { svc->interrupt_running(); }, 300ms);
+        r = svc->pipeline(2, std::string(R"j({"requests":[{"type":"execute","stmt":{"sql":")j") + endless_sql + R"j("}}]})j", "");
+        ws_thread.join();
+    }
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto resp = hrana::parse_pipeline_response(r.body);
+    EXPECT_EQ(error_of(resp.results.at(0)).code, "SQLITE_INTERRUPT");
+    EXPECT_FALSE(resp.baton.has_value());
+    ASSERT_EQ(ws_out.size(), 1u);
+    EXPECT_NE(ws_out[0].find("SQLITE_INTERRUPT"), std::string::npos) << ws_out[0];
+    // From now on nothing starts; shutdown still rolls back and closes cleanly.
+    const auto later = hrana::parse_pipeline_response(svc->pipeline(2, R"j({"requests":[{"type":"execute","stmt":{"sql":"SELECT 1"}}]})j", "").body);
+    EXPECT_EQ(error_of(later.results.at(0)).code, "SQLITE_INTERRUPT");
+    svc->shutdown();
+    ws.reset();
+    restart(opts());
+    sql("CREATE TABLE ok(x)");
+}
+
+TEST_F(service_test, service_ws_interrupt_stops_the_session) {
+    sql("CREATE TABLE t(x)");
+    auto ws = svc->open_ws(3);
+    (void)send(*ws, R"j({"type":"hello","jwt":null})j");
+    (void)ws_ok<hrana::ws_open_stream_resp>(send(*ws, R"j({"type":"request","request_id":0,"request":{"type":"open_stream","stream_id":0}})j"), 0);
+    (void)ws_ok<hrana::execute_resp>(send(*ws, R"j({"type":"request","request_id":1,"request":{"type":"execute","stream_id":0,"stmt":{"sql":"BEGIN IMMEDIATE"}}})j"), 1);
+    (void)ws_ok<hrana::execute_resp>(send(*ws, R"j({"type":"request","request_id":2,"request":{"type":"execute","stream_id":0,"stmt":{"sql":"INSERT INTO t VALUES (1)"}}})j"), 2);
+    std::vector<std::string> out;
+    {
+        repeater interrupter([&] { ws->interrupt(); }, 300ms);
+        out = ws->on_message(std::string(R"j({"type":"request","request_id":3,"request":{"type":"execute","stream_id":0,"stmt":{"sql":")j") +
+                             endless_sql + R"j("}}})j");
+    }
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_NE(out[0].find("SQLITE_INTERRUPT"), std::string::npos) << out[0];
+    // The session is done for; dropping it rolls its stream back.
+    EXPECT_TRUE(ws->on_message(R"j({"type":"request","request_id":4,"request":{"type":"execute","stream_id":0,"stmt":{"sql":"SELECT 1"}}})j").empty());
+    EXPECT_TRUE(ws->closed());
+    ws.reset();
+    EXPECT_EQ(count("t"), 0);
+    sql("INSERT INTO t VALUES (2)");
+    EXPECT_EQ(count("t"), 1);
+}
+
 // ------------------------------------------------------------------------------------------------ auth
 class auth_test : public service_test {
 protected:

@@ -1,7 +1,9 @@
-// The `libsql` command. Subcommands: serve (a libSQL server over a local database file), migrate (versioned
-// migrations from a folder, applied to a local database file). CLI11 lives here only.
+// The `libsql` command. Subcommands: serve (a libSQL server over a local database file), shell (an SQL shell over
+// any transport; shell.cpp), migrate (versioned migrations from a folder, applied to a local file, a server or a
+// replica). CLI11 lives here only.
 #include "server/http_server.hpp"
 #include "server/service.hpp"
+#include "shell.hpp"
 
 #include "libsql/database.hpp"
 #include "libsql/migrations.hpp"
@@ -37,6 +39,10 @@ struct serve_args {
     std::string self_url;
     std::string log_level = "info";
     unsigned workers = 0;
+    std::uint64_t checkpoint_frames = 10'000;
+    std::size_t keep_generations = 4;
+    bool no_replication = false;
+    double max_request_seconds = 0;
 };
 
 struct host_port {
@@ -112,11 +118,16 @@ int serve(const serve_args& args) {
         std::cerr << stamp << ' ' << level_name(level) << ' ' << message << '\n';
     };
 
+    service_opts.replication = !args.no_replication;
+    service_opts.checkpoint_frames = args.checkpoint_frames;
+    service_opts.kept_generations = args.keep_generations;
+    service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
     srv::service service{service_opts};
     srv::http_server_options http_opts;
     http_opts.listen_address = where.host;
     http_opts.port = where.port;
     http_opts.max_body_bytes = args.max_body_bytes;
+    http_opts.max_request_duration = std::chrono::milliseconds(std::llround(args.max_request_seconds * 1000));
     http_opts.worker_threads = args.workers;
     http_opts.stop_on_signals = true;
     http_opts.log = log;
@@ -136,9 +147,11 @@ struct migrate_args {
     std::string dir;
     std::string target;
     std::optional<std::int64_t> to;
+    std::string auth_token;
+    std::string sync_url;
 };
 
-/// TARGET names a remote database (not supported yet) rather than a local file or a SQLite "file:" URI.
+/// TARGET names a remote database rather than a local file or a SQLite "file:" URI.
 bool is_remote_url(std::string_view target) {
     for (std::string_view scheme : {"libsql://", "http://", "https://", "ws://", "wss://"}) {
         if (target.size() >= scheme.size()) {
@@ -168,18 +181,22 @@ std::string padded(std::int64_t version) {
 enum class migrate_action : std::uint8_t { up, down, status };
 
 int migrate(migrate_action action, const migrate_args& args) {
-    if (is_remote_url(args.target)) {
-        throw std::runtime_error("TARGET '" + args.target +
-                                 "' is a URL: remote databases are not supported by `libsql migrate` yet; give the "
-                                 "path of a local database file");
-    }
     if (args.to && *args.to < 0) throw std::runtime_error("--to expects a version >= 0");
+    const bool remote = is_remote_url(args.target);
+    if (remote && !args.sync_url.empty()) {
+        throw std::runtime_error("--sync-url opens an embedded replica: TARGET must then be a local path, not a URL");
+    }
     const libsql::migrator m = libsql::migrator::from_directory(args.dir);
-    if (action == migrate_action::status && !args.target.starts_with("file:") &&
+    if (action == migrate_action::status && !remote && args.sync_url.empty() && !args.target.starts_with("file:") &&
         !std::filesystem::exists(args.target)) {
         throw std::runtime_error("no database file '" + args.target + "'");
     }
-    const libsql::database db(args.target);
+    // A URL is a remote database, a path with --sync-url an embedded replica (writes go to its primary): the
+    // library picks the transport; the migrator only uses the connection API.
+    libsql::connect_options options;
+    options.auth_token = args.auth_token;
+    options.sync_url = args.sync_url;
+    const libsql::database db(args.target, options);
     auto conn = db.connect();
     switch (action) {
     case migrate_action::up: {
@@ -219,7 +236,7 @@ int migrate(migrate_action action, const migrate_args& args) {
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"libsql: the libSQL server (and, later, shell) of libsql-cpp"};
+    CLI::App app{"libsql: the libSQL server, shell and migration tool of libsql-cpp"};
     app.require_subcommand(1);
 
     serve_args args;
@@ -252,6 +269,20 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--workers", args.workers,
                           "Threads that run database work (0: max(16, 2 x cores); writers wait on each other there)")
         ->capture_default_str();
+    serve_cmd->add_option("--checkpoint-frames", args.checkpoint_frames,
+                          "Embedded replicas: once the WAL holds this many frames, checkpoint it at a quiet moment and "
+                          "start a new generation (GET /info, /export, /sync serve the WAL; see docs/SERVER.md)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    serve_cmd->add_option("--keep-generations", args.keep_generations,
+                          "Ended generations whose frames stay on disk for replicas that were behind when they ended")
+        ->capture_default_str();
+    serve_cmd->add_option("--max-request-duration", args.max_request_seconds,
+                          "Interrupt an HTTP request still running after this many seconds (0: no limit)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    serve_cmd->add_flag("--no-replication", args.no_replication,
+                        "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
     CLI::App* migrate_cmd = app.add_subcommand(
         "migrate", "Versioned migrations from a folder of NNNN_name.up.sql / NNNN_name.down.sql files, each applied in "
@@ -260,8 +291,15 @@ int main(int argc, char** argv) {
     migrate_args margs;
     auto add_common = [&margs](CLI::App* cmd, bool with_to) {
         cmd->add_option("DIR", margs.dir, "The folder of migration files")->required()->check(CLI::ExistingDirectory);
-        cmd->add_option("TARGET", margs.target, "The database: a local file path (remote URLs are not supported yet)")
+        cmd->add_option("TARGET", margs.target,
+                        "The database: a local file path, or a server's URL (http://, https://, libsql://, ws://, "
+                        "wss://); with --sync-url, the local file of an embedded replica")
             ->required();
+        cmd->add_option("--auth-token", margs.auth_token, "Token sent to the server as 'Authorization: Bearer <token>'")
+            ->envname("LIBSQL_AUTH_TOKEN");
+        cmd->add_option("--sync-url", margs.sync_url,
+                        "Open TARGET as an embedded replica of the primary at this URL (migrations are written to the "
+                        "primary)");
         if (with_to) cmd->add_option("--to", margs.to, "Stop at this version (up: apply through it; down: revert above it)");
     };
     CLI::App* up_cmd = migrate_cmd->add_subcommand("up", "Apply every pending migration (with --to, up to VERSION); prints each one applied");
@@ -271,7 +309,35 @@ int main(int argc, char** argv) {
     CLI::App* status_cmd = migrate_cmd->add_subcommand("status", "Print every migration: version, name, applied (yes/no), applied_at");
     add_common(status_cmd, false);
 
+    libsql::cli::shell_options shell_opts;
+    std::string shell_mode = "table";
+    CLI::App* shell_cmd = app.add_subcommand(
+        "shell", "An SQL shell: with SQL, run it, print the results and exit (non-zero on error); without, read SQL "
+                 "and dot commands (.help) from the terminal with line editing and history, or from stdin");
+    shell_cmd->add_option("TARGET", shell_opts.target,
+                          "The database: a local file path (created if missing), or a server's URL (http://, "
+                          "https://, libsql://, ws://, wss://); with --sync-url, the local file of an embedded replica")
+        ->required();
+    shell_cmd->add_option("SQL", shell_opts.commands,
+                          "SQL to run (several statements separated by ';'), or a dot command such as .tables; "
+                          "several arguments run in order, stopping at the first error");
+    shell_cmd->add_option("--auth-token", shell_opts.auth_token, "Token sent to the server as 'Authorization: Bearer <token>'")
+        ->envname("LIBSQL_AUTH_TOKEN");
+    shell_cmd->add_option("--sync-url", shell_opts.sync_url,
+                          "Open TARGET as an embedded replica of the primary at this URL (synced once at open; "
+                          ".sync and .freeze in the shell)");
+    shell_cmd->add_option("--mode", shell_mode, "Output mode: table, csv, json or line")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"table", "csv", "json", "line"}));
+    shell_cmd->add_flag("--header,!--no-header", shell_opts.header, "Print (or not) the header row in csv mode (default: on)");
+    shell_cmd->add_flag("--bail", shell_opts.bail, "Stop at the first error when reading SQL from stdin");
+
     CLI11_PARSE(app, argc, argv);
+
+    if (shell_cmd->parsed()) {
+        shell_opts.mode = libsql::cli::parse_output_mode(shell_mode).value_or(libsql::cli::output_mode::table);
+        return libsql::cli::run_shell(shell_opts);
+    }
 
     if (migrate_cmd->parsed()) {
         const migrate_action action = up_cmd->parsed() ? migrate_action::up

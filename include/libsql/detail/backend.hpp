@@ -106,6 +106,8 @@ public:
     [[nodiscard]] virtual std::string_view sql() const = 0;
     [[nodiscard]] virtual std::string expanded_sql() const = 0;
     [[nodiscard]] virtual sqlite3_stmt* native_handle() const noexcept { return nullptr; }
+    /// The transport errors about this statement name (the remote and replica backends override it).
+    [[nodiscard]] virtual libsql::transport transport() const noexcept { return libsql::transport::local; }
 
     /// Raises a usage_error naming this statement (kept out of line so that inline callers stay small).
     [[noreturn]] void throw_usage(std::string_view what) const;
@@ -114,6 +116,9 @@ public:
     [[noreturn]] void throw_no_column(std::string_view name) const;
 
     int column_count = 0;                 ///< set by the backend when prepared
+    /// column_count is known only once the statement has run (a server without `describe` and a statement that
+    /// is not a query): shape checks wait for the first row instead of refusing before running.
+    bool columns_deferred = false;
     relaxed<std::uint64_t> generation;    ///< changes whenever the current row changes or the statement resets
     relaxed<bool> has_row;                ///< a row is current
     libsql::source_location where{};         ///< where the statement was prepared
@@ -127,6 +132,14 @@ public:
     /// comments and semicolons) is a usage_error.
     [[nodiscard]] virtual std::shared_ptr<statement_backend> prepare(std::string_view sql, libsql::source_location where, bool single) = 0;
     virtual void execute_batch(std::string_view sql, libsql::source_location where) = 0;
+    /// Runs the text as one all-or-nothing batch when the transport does that better than connection.cpp's
+    /// transaction/savepoint wrapping around execute_batch (remote: one round trip). Returns false to leave it to
+    /// that wrapping, which is the default (local, replica).
+    virtual bool try_execute_transactional_batch(std::string_view sql, libsql::source_location where) {
+        (void)sql;
+        (void)where;
+        return false;
+    }
 
     [[nodiscard]] virtual std::int64_t changes() const = 0;
     [[nodiscard]] virtual std::int64_t total_changes() const = 0;

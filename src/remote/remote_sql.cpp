@@ -1,0 +1,366 @@
+// Client-side SQL scanning for the remote transport: parameters (numbered as SQLite numbers them), statement
+// boundaries and leading keywords. Used where the server cannot tell us (servers without describe or sequence),
+// to track transactions by keyword, and to avoid a round trip per execute for the parameter count.
+#include "remote/remote.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+namespace libsql::detail::remote {
+
+namespace {
+
+enum class tok : std::uint8_t { word, quoted_id, string, param, semicolon, other, end };
+
+struct token {
+    tok kind = tok::end;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+};
+
+bool id_char(unsigned char c) noexcept { return std::isalnum(c) != 0 || c == '_' || c == '$' || c >= 0x80; }
+bool id_start(unsigned char c) noexcept { return std::isalpha(c) != 0 || c == '_' || c >= 0x80; }
+bool space(unsigned char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+/// The next token at or after i, skipping whitespace and comments. Unterminated literals and comments run to the end.
+token next(std::string_view s, std::size_t& i) {
+    const std::size_t n = s.size();
+    for (;;) {
+        while (i < n && space(static_cast<unsigned char>(s[i]))) ++i;
+        if (i + 1 < n && s[i] == '-' && s[i + 1] == '-') {
+            while (i < n && s[i] != '\n') ++i;
+            continue;
+        }
+        if (i + 1 < n && s[i] == '/' && s[i + 1] == '*') {
+            const auto close = s.find("*/", i + 2);
+            i = close == std::string_view::npos ? n : close + 2;
+            continue;
+        }
+        break;
+    }
+    token t;
+    t.begin = i;
+    if (i >= n) {
+        t.end = n;
+        return t;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    auto quoted = [&](char q, tok k) {
+        ++i;
+        while (i < n) {
+            if (s[i] == q) {
+                if (i + 1 < n && s[i + 1] == q) {
+                    i += 2;
+                    continue;
+                }
+                ++i;
+                break;
+            }
+            ++i;
+        }
+        t.kind = k;
+    };
+    if (c == '\'') {
+        quoted('\'', tok::string);
+    } else if (c == '"') {
+        quoted('"', tok::quoted_id);
+    } else if (c == '`') {
+        quoted('`', tok::quoted_id);
+    } else if (c == '[') {
+        const auto close = s.find(']', i);
+        i = close == std::string_view::npos ? n : close + 1;
+        t.kind = tok::quoted_id;
+    } else if (c == ';') {
+        ++i;
+        t.kind = tok::semicolon;
+    } else if (c == '?') {
+        ++i;
+        while (i < n && std::isdigit(static_cast<unsigned char>(s[i])) != 0) ++i;
+        t.kind = tok::param;
+    } else if (c == ':' || c == '@' || c == '$' || c == '#') {
+        // As SQLite's tokenizer: identifier characters, with Tcl-style "::" and a "(...)" suffix.
+        std::size_t j = i + 1;
+        int len = 0;
+        while (j < n) {
+            const auto d = static_cast<unsigned char>(s[j]);
+            if (id_char(d)) {
+                ++len;
+                ++j;
+            } else if (d == '(' && len > 0) {
+                while (j < n && !space(static_cast<unsigned char>(s[j])) && s[j] != ')') ++j;
+                if (j < n && s[j] == ')') ++j;
+                break;
+            } else if (d == ':' && j + 1 < n && s[j + 1] == ':') {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        if (len > 0) {
+            i = j;
+            t.kind = tok::param;
+        } else {
+            ++i;
+            t.kind = tok::other;
+        }
+    } else if ((c == 'x' || c == 'X') && i + 1 < n && s[i + 1] == '\'') {
+        ++i;
+        quoted('\'', tok::string);
+    } else if (id_start(c)) {
+        while (i < n && id_char(static_cast<unsigned char>(s[i]))) ++i;
+        t.kind = tok::word;
+    } else if (std::isdigit(c) != 0 || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])) != 0)) {
+        while (i < n && (id_char(static_cast<unsigned char>(s[i])) || s[i] == '.' ||
+                         ((s[i] == '+' || s[i] == '-') && (s[i - 1] == 'e' || s[i - 1] == 'E'))))
+            ++i;
+        t.kind = tok::other;
+    } else {
+        ++i;
+        t.kind = tok::other;
+    }
+    t.end = i;
+    return t;
+}
+
+std::string upper(std::string_view w) {
+    std::string r(w);
+    for (auto& ch : r) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return r;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+           });
+}
+
+/// A name token's text without its quotes.
+std::string unquote(std::string_view s, const token& t) {
+    std::string_view text = s.substr(t.begin, t.end - t.begin);
+    if (t.kind != tok::quoted_id && t.kind != tok::string) return std::string(text);
+    if (text.size() < 2) return std::string(text);
+    const char q = text.front() == '[' ? ']' : text.front();
+    text = text.substr(1, text.back() == q ? text.size() - 2 : text.size() - 1);
+    std::string out;
+    for (std::size_t k = 0; k < text.size(); ++k) {
+        out += text[k];
+        if (text[k] == q && q != ']' && k + 1 < text.size() && text[k + 1] == q) ++k;
+    }
+    return out;
+}
+
+/// The first `count` significant tokens.
+std::vector<token> leading(std::string_view s, std::size_t count) {
+    std::vector<token> out;
+    std::size_t i = 0;
+    while (out.size() < count) {
+        const token t = next(s, i);
+        if (t.kind == tok::end) break;
+        out.push_back(t);
+    }
+    return out;
+}
+
+bool is_word(std::string_view s, const token& t, std::string_view w) {
+    return t.kind == tok::word && iequals(s.substr(t.begin, t.end - t.begin), w);
+}
+
+} // namespace
+
+sql_parameters scan_parameters(std::string_view sql) {
+    sql_parameters out;
+    std::size_t i = 0;
+    for (;;) {
+        const token t = next(sql, i);
+        if (t.kind == tok::end) break;
+        if (t.kind != tok::param) continue;
+        const std::string_view text = sql.substr(t.begin, t.end - t.begin);
+        int index = 0;
+        if (text.front() == '?') {
+            if (text.size() == 1) {
+                index = out.count + 1;
+            } else {
+                long long v = 0;
+                for (char ch : text.substr(1)) {
+                    v = v * 10 + (ch - '0');
+                    if (v > 32766) break;
+                }
+                index = static_cast<int>(std::clamp<long long>(v, 1, 32766));
+                // SQLite names ?NNN parameters after themselves; a later ?NNN with the same number is the same one.
+                if (static_cast<std::size_t>(index) > out.names.size()) out.names.resize(static_cast<std::size_t>(index));
+                if (out.names[static_cast<std::size_t>(index - 1)].empty()) out.names[static_cast<std::size_t>(index - 1)] = "?" + std::to_string(index);
+            }
+        } else {
+            for (std::size_t k = 0; k < out.names.size(); ++k)
+                if (out.names[k] == text) {
+                    index = static_cast<int>(k) + 1;
+                    break;
+                }
+            if (index == 0) {
+                index = out.count + 1;
+                if (static_cast<std::size_t>(index) > out.names.size()) out.names.resize(static_cast<std::size_t>(index));
+                out.names[static_cast<std::size_t>(index - 1)] = std::string(text);
+            }
+        }
+        out.count = std::max(out.count, index);
+        out.tokens.push_back({index, t.begin, t.end});
+    }
+    out.names.resize(static_cast<std::size_t>(out.count));
+    return out;
+}
+
+std::vector<std::string_view> split_statements(std::string_view sql) {
+    std::vector<std::string_view> out;
+    std::size_t i = 0;
+    std::size_t start = 0;
+    int significant = 0;      // tokens in the current statement
+    int trigger_state = 0;    // 0: not yet known, 1: CREATE seen, 2: CREATE TEMP seen, 3: a trigger, -1: not one
+    bool after_end = false;   // in a trigger, the previous token was END
+    for (;;) {
+        const token t = next(sql, i);
+        if (t.kind == tok::end || (t.kind == tok::semicolon && (trigger_state != 3 || after_end))) {
+            if (significant > 0) {
+                // Trim whitespace around the statement (comments inside stay).
+                std::size_t b = start, e = t.kind == tok::end ? sql.size() : t.begin;
+                while (b < e && space(static_cast<unsigned char>(sql[b]))) ++b;
+                while (e > b && space(static_cast<unsigned char>(sql[e - 1]))) --e;
+                out.push_back(sql.substr(b, e - b));
+            }
+            if (t.kind == tok::end) break;
+            start = t.end;
+            significant = 0;
+            trigger_state = 0;
+            after_end = false;
+            continue;
+        }
+        if (t.kind == tok::semicolon) {  // inside a trigger body
+            after_end = false;
+            continue;
+        }
+        ++significant;
+        switch (trigger_state) {
+        case 0: trigger_state = is_word(sql, t, "CREATE") ? 1 : -1; break;
+        case 1:
+        case 2:
+            if (is_word(sql, t, "TRIGGER")) trigger_state = 3;
+            else if (trigger_state == 1 && (is_word(sql, t, "TEMP") || is_word(sql, t, "TEMPORARY"))) trigger_state = 2;
+            else trigger_state = -1;
+            break;
+        default: break;
+        }
+        after_end = trigger_state == 3 && is_word(sql, t, "END");
+    }
+    return out;
+}
+
+std::string first_keyword(std::string_view stmt) {
+    std::size_t i = 0;
+    const token t = next(stmt, i);
+    if (t.kind != tok::word) return {};
+    return upper(stmt.substr(t.begin, t.end - t.begin));
+}
+
+txn_control classify_transaction(std::string_view s) {
+    const auto t = leading(s, 4);
+    txn_control out;
+    if (t.empty() || t[0].kind != tok::word) return out;
+    const std::string w = upper(s.substr(t[0].begin, t[0].end - t[0].begin));
+    using K = txn_control::kind;
+    auto name_at = [&](std::size_t k) -> std::string {
+        if (k < t.size() && (t[k].kind == tok::word || t[k].kind == tok::quoted_id || t[k].kind == tok::string)) return unquote(s, t[k]);
+        return {};
+    };
+    if (w == "BEGIN") {
+        out.what = K::begin;
+    } else if (w == "COMMIT" || w == "END") {
+        out.what = K::commit;
+    } else if (w == "SAVEPOINT") {
+        out.what = K::savepoint;
+        out.name = name_at(1);
+    } else if (w == "RELEASE") {
+        out.what = K::release;
+        out.name = t.size() > 2 && is_word(s, t[1], "SAVEPOINT") ? name_at(2) : name_at(1);
+    } else if (w == "ROLLBACK") {
+        std::size_t k = 1;
+        if (k < t.size() && is_word(s, t[k], "TRANSACTION")) ++k;
+        if (k < t.size() && is_word(s, t[k], "TO")) {
+            ++k;
+            // ROLLBACK TO [SAVEPOINT] name: the name may itself be "savepoint" only when a name follows it.
+            const auto rest = leading(s, k + 2);
+            if (k < rest.size() && is_word(s, rest[k], "SAVEPOINT") && k + 1 < rest.size()) ++k;
+            out.what = K::rollback_to;
+            if (k < rest.size()) out.name = unquote(s, rest[k]);
+        } else {
+            out.what = K::rollback;
+        }
+    }
+    return out;
+}
+
+bool looks_readonly(std::string_view stmt) {
+    const std::string w = first_keyword(stmt);
+    if (w == "SELECT" || w == "VALUES" || w == "EXPLAIN") return true;
+    if (w != "WITH") return false;
+    std::size_t i = 0;
+    for (;;) {
+        const token t = next(stmt, i);
+        if (t.kind == tok::end) return true;
+        if (t.kind != tok::word) continue;
+        const std::string u = upper(stmt.substr(t.begin, t.end - t.begin));
+        if (u == "INSERT" || u == "UPDATE" || u == "DELETE" || u == "REPLACE") return false;
+    }
+}
+
+bool is_insert(std::string_view stmt) {
+    const std::string w = first_keyword(stmt);
+    if (w == "INSERT" || w == "REPLACE") return true;
+    if (w != "WITH") return false;
+    std::size_t i = 0;
+    for (;;) {
+        const token t = next(stmt, i);
+        if (t.kind == tok::end) return false;
+        if (t.kind != tok::word) continue;
+        const std::string u = upper(stmt.substr(t.begin, t.end - t.begin));
+        if (u == "INSERT" || u == "REPLACE") return true;
+    }
+}
+
+bool is_schema_change(std::string_view stmt) {
+    const std::string w = first_keyword(stmt);
+    return w == "CREATE" || w == "DROP" || w == "ALTER";
+}
+
+std::string sql_literal(value_view v) {
+    switch (v.type()) {
+    case value_type::null: return "NULL";
+    case value_type::integer: return std::to_string(v.as_integer());
+    case value_type::real: {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17g", v.as_real());
+        std::string r(buf);
+        if (r.find_first_of(".eEn") == std::string::npos) r += ".0";  // keep it a REAL
+        return r;
+    }
+    case value_type::text: {
+        std::string r = "'";
+        for (char ch : v.as_text()) {
+            r += ch;
+            if (ch == '\'') r += '\'';
+        }
+        return r + "'";
+    }
+    case value_type::blob: {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        std::string r = "x'";
+        for (std::byte b : v.as_blob()) {
+            r += hex[static_cast<unsigned>(b) >> 4];
+            r += hex[static_cast<unsigned>(b) & 15];
+        }
+        return r + "'";
+    }
+    }
+    return "NULL";
+}
+
+} // namespace libsql::detail::remote
