@@ -101,6 +101,32 @@ private:
     sqlite3_mutex* m_;
 };
 
+/// The current row's column `index` of a statement stepped by the local engine. sqlite3_column_value() takes the
+/// connection lock itself. The type, an integer or a real are then plain reads of the statement's own result cell (no
+/// conversion, no allocation), which no other thread touches: a statement belongs to one thread. Text and blobs are
+/// read under the lock `m`: the engine may convert or expand them in place, allocating from the connection. (Taking
+/// the lock for every column cost a lock round trip per column.) Inline: the replica's local reads use it too.
+inline value_view read_column(sqlite3_stmt* st, sqlite3_mutex* m, int index) {
+    sqlite3_value* v = sqlite3_column_value(st, index);
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return value_view::integer(sqlite3_value_int64(v));
+    case SQLITE_FLOAT: return value_view::real(sqlite3_value_double(v));
+    case SQLITE_TEXT: {
+        engine_lock lock(m);
+        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+        const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
+        return value_view::text(std::string_view(p ? p : "", n));
+    }
+    case SQLITE_BLOB: {
+        engine_lock lock(m);
+        const auto* p = static_cast<const std::byte*>(sqlite3_value_blob(v));
+        const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
+        return value_view::blob(blob_view(p, p ? n : 0));
+    }
+    default: return value_view::null();
+    }
+}
+
 class local_statement final : public statement_backend {
 public:
     local_statement(std::shared_ptr<db_handle> h, sqlite3_stmt* st, libsql::source_location where);

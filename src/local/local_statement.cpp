@@ -240,30 +240,7 @@ int local_statement::column_index(std::string_view name) const {
     return -1;
 }
 
-value_view local_statement::column(int index) const {
-    // sqlite3_column_value() takes the connection lock itself. The type, an integer or a real are then plain reads of
-    // this statement's own result cell (no conversion, no allocation), which no other thread touches: a statement
-    // belongs to one thread. Text and blobs are read under the lock: the engine may convert or expand them in place,
-    // allocating from the connection. (Taking the lock for every column cost a lock round trip per column.)
-    sqlite3_value* v = sqlite3_column_value(st_, index);
-    switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER: return value_view::integer(sqlite3_value_int64(v));
-    case SQLITE_FLOAT: return value_view::real(sqlite3_value_double(v));
-    case SQLITE_TEXT: {
-        engine_lock lock(h_->db_mutex);
-        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
-        const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
-        return value_view::text(std::string_view(p ? p : "", n));
-    }
-    case SQLITE_BLOB: {
-        engine_lock lock(h_->db_mutex);
-        const auto* p = static_cast<const std::byte*>(sqlite3_value_blob(v));
-        const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
-        return value_view::blob(blob_view(p, p ? n : 0));
-    }
-    default: return value_view::null();
-    }
-}
+value_view local_statement::column(int index) const { return read_column(st_, h_->db_mutex, index); }
 
 std::vector<column_info> local_statement::columns() const {
     engine_lock lock(h_->db_mutex);

@@ -83,6 +83,15 @@ struct txn_control {
 [[nodiscard]] bool is_insert(std::string_view stmt);
 /// CREATE, DROP or ALTER: cached descriptions may be stale afterwards.
 [[nodiscard]] bool is_schema_change(std::string_view stmt);
+/// INSERT, UPDATE, DELETE or REPLACE by the first keyword.
+[[nodiscard]] bool is_dml(std::string_view stmt);
+/// is_schema_change, is_dml and is_insert from one look at the statement.
+struct statement_kind {
+    bool schema = false;
+    bool dml = false;
+    bool insert = false;
+};
+[[nodiscard]] statement_kind classify_statement(std::string_view stmt);
 /// SQL literal for a value (expanded_sql()).
 [[nodiscard]] std::string sql_literal(value_view v);
 
@@ -191,6 +200,8 @@ struct session {
                                  const libsql::source_location& where) const;
     void check_open() const;
     void record(const hrana::stmt_result& r, std::string_view sql);
+    /// As above, with what the SQL is already known: dml (INSERT, UPDATE, DELETE, REPLACE), insert (is_insert).
+    void record(const hrana::stmt_result& r, bool dml, bool insert);
 };
 
 class remote_connection final : public connection_backend {
@@ -275,6 +286,7 @@ private:
     std::string sql_;
     std::shared_ptr<const description> d_;
     txn_control txn_;
+    statement_kind kind_;                     // classify_statement(sql_)
     std::exception_ptr pending_;              // a cursor failure met while buffering, thrown when reached
     std::vector<value> binds_;
     bool limited_changes_ = false;    // run the changes() probe around it (limited servers)

@@ -201,12 +201,15 @@ void session::free_http() {
 }
 
 void session::record(const hrana::stmt_result& r, std::string_view sql) {
+    const bool changed = r.affected_row_count > 0;
+    record(r, changed || is_dml(sql), changed && r.last_insert_rowid && is_insert(sql));
+}
+
+void session::record(const hrana::stmt_result& r, bool dml, bool insert) {
     const auto affected = static_cast<std::int64_t>(std::min<std::uint64_t>(r.affected_row_count, INT64_MAX));
-    const std::string verb = first_keyword(sql);
-    if (affected > 0 || verb == "INSERT" || verb == "UPDATE" || verb == "DELETE" || verb == "REPLACE")
-        changes.store(affected);
+    if (affected > 0 || dml) changes.store(affected);
     total_changes.fetch_add(affected);
-    if (affected > 0 && r.last_insert_rowid && is_insert(sql)) last_insert_rowid.store(*r.last_insert_rowid);
+    if (affected > 0 && r.last_insert_rowid && insert) last_insert_rowid.store(*r.last_insert_rowid);
 }
 
 void session::track(std::string_view stmt_sql, bool succeeded) {
@@ -462,6 +465,11 @@ std::shared_ptr<statement_backend> remote_connection::prepare(std::string_view s
     if (sql.find('\0') != std::string_view::npos)
         throw usage_error("SQL text contains a NUL byte; the engine would ignore everything after it",
                           s.info(sql.substr(0, sql.find('\0')), where));
+    if (single) {
+        // A text described before was one statement then (only such texts are cached): no need to scan it again.
+        if (auto known = s.db->find_description(sql))
+            return std::make_shared<remote_statement>(s_, std::string(sql), std::move(known), where);
+    }
     const auto stmts = split_statements(sql);
     if (stmts.empty()) throw usage_error("empty SQL: there is no statement to run", s.info(sql, where));
     if (single && stmts.size() > 1)
@@ -598,11 +606,14 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
                           s.info(sql.substr(0, sql.find('\0')), where));
     const auto stmts = split_statements(sql);
     if (stmts.empty()) return true;
-    for (const auto one : stmts)
-        if (is_schema_change(one)) {
-            s.db->forget_descriptions();
-            break;
-        }
+    std::vector<statement_kind> kinds;
+    kinds.reserve(stmts.size());
+    bool schema = false;
+    for (const auto one : stmts) {
+        kinds.push_back(classify_statement(one));
+        schema = schema || kinds.back().schema;
+    }
+    if (schema) s.db->forget_descriptions();
     // One batch: [total_changes] [BEGIN IMMEDIATE | SAVEPOINT sp] stmts... [COMMIT | RELEASE sp], then, when that
     // did not succeed, [ROLLBACK | ROLLBACK TO sp, RELEASE sp]; last the counters. Each statement runs only when the
     // step before it succeeded, so the first failure skips the rest and the end rolls everything back.
@@ -613,7 +624,11 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
         b.steps.push_back(hrana::batch_step{std::move(cond), plain(std::move(text), rows)});
         return static_cast<std::uint32_t>(b.steps.size() - 1);
     };
-    add(std::nullopt, total_probe, true);
+    // A server that reports affected_row_count and last_insert_rowid per step (Hrana 2 and 3) needs no counter
+    // probes: the counters follow from the statements' own results.
+    const bool probes = !s.caps.reports_changes;
+    if (probes) add(std::nullopt, total_probe, true);
+    b.steps.reserve(stmts.size() + 5);
     std::uint32_t prev = add(std::nullopt, nested ? "SAVEPOINT " + sp : "BEGIN IMMEDIATE", false);
     const std::uint32_t first = prev + 1;
     for (const auto one : stmts) prev = add(ok_of(prev), std::string(one), false);
@@ -624,7 +639,7 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
     } else {
         add(not_of(ok_of(end)), "ROLLBACK", false);
     }
-    add(std::nullopt, changes_probe, true);
+    if (probes) add(std::nullopt, changes_probe, true);
     const std::size_t steps = b.steps.size();
     std::vector<hrana::stream_request> reqs;
     reqs.emplace_back(hrana::batch_req{std::move(b)});
@@ -638,6 +653,11 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
     for (std::size_t i = 0; i < stmts.size(); ++i)
         if (const auto& e = r.step_errors[first + i]) s.throw_error(*e, stmts[i], where);
     if (const auto& e = r.step_errors[end]) s.throw_error(*e, sql, where);
+    if (!probes) {
+        for (std::size_t i = 0; i < stmts.size(); ++i)
+            if (const auto& res = r.step_results[first + i]) s.record(*res, kinds[i].dml, kinds[i].insert);
+        return true;
+    }
     if (r.step_results.front() && r.step_results.back()) {
         const auto tb = integer_at(*r.step_results.front(), 0), ch = integer_at(*r.step_results.back(), 0),
                    id = integer_at(*r.step_results.back(), 1), ta = integer_at(*r.step_results.back(), 2);
@@ -645,7 +665,7 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
             s.changes.store(*ch);
             s.total_changes.fetch_add(*ta - *tb);
             bool inserted = false;
-            for (const auto one : stmts) inserted = inserted || is_insert(one);
+            for (const auto& k : kinds) inserted = inserted || k.insert;
             if (id && inserted) s.last_insert_rowid.store(*id);
         }
     }
@@ -743,7 +763,8 @@ int remote_connection::set_limit(libsql::limit, int) { unsupported_call("set_lim
 // ================================================================================================= statement
 remote_statement::remote_statement(std::shared_ptr<session> s, std::string sql, std::shared_ptr<const description> d,
                                    libsql::source_location w)
-    : s_(std::move(s)), sql_(std::move(sql)), d_(std::move(d)), txn_(classify_transaction(sql_)) {
+    : s_(std::move(s)), sql_(std::move(sql)), d_(std::move(d)), txn_(classify_transaction(sql_)),
+      kind_(classify_statement(sql_)) {
     where = w;
     binds_.resize(static_cast<std::size_t>(d_->params.count));
     limited_changes_ = !s_->caps.reports_changes;
@@ -873,7 +894,7 @@ void remote_statement::execute_pipeline(bool want_rows) {
     s.check_open();
     const bool read = d_->is_readonly && txn_.what == txn_control::kind::none;
     const session::call c{sql_, where, opens(txn_), read};
-    if (is_schema_change(sql_)) s.db->forget_descriptions();
+    if (kind_.schema) s.db->forget_descriptions();
     if (limited_changes_ && !read) {
         // No affected_row_count nor last_insert_rowid from this server: ask for them in the same batch.
         hrana::batch b;
@@ -902,7 +923,7 @@ void remote_statement::execute_pipeline(bool want_rows) {
             res.last_insert_rowid = id;
         }
         set_columns(res.cols);
-        s.record(res, sql_);
+        s.record(res, kind_.dml, kind_.insert);
         last_affected_ = static_cast<std::int64_t>(res.affected_row_count);
         for (auto& row : res.rows) rows_.push_back(std::move(row));
         return;
@@ -918,7 +939,7 @@ void remote_statement::execute_pipeline(bool want_rows) {
     auto* er = std::get_if<hrana::execute_resp>(&std::get<hrana::stream_response>(results.front()));
     if (er == nullptr) throw protocol_error("the server answered execute with another response", s.info(sql_, where));
     set_columns(er->result.cols);
-    s.record(er->result, sql_);
+    s.record(er->result, kind_.dml, kind_.insert);
     last_affected_ = static_cast<std::int64_t>(std::min<std::uint64_t>(er->result.affected_row_count, INT64_MAX));
     for (auto& row : er->result.rows) rows_.push_back(std::move(row));
 }
@@ -981,7 +1002,7 @@ void remote_statement::record_cursor_end(const hrana::step_end_entry& e) {
     hrana::stmt_result r;
     r.affected_row_count = e.affected_row_count;
     r.last_insert_rowid = e.last_insert_rowid;
-    s_->record(r, sql_);
+    s_->record(r, kind_.dml, kind_.insert);
 }
 
 void remote_statement::buffer_rest() {
@@ -1004,7 +1025,7 @@ bool remote_statement::step() {
         started_ = true;
         rows_.clear();
         try {
-            if (s_->caps.cursor && txn_.what == txn_control::kind::none && !is_schema_change(sql_)) start_cursor();
+            if (s_->caps.cursor && txn_.what == txn_control::kind::none && !kind_.schema) start_cursor();
             else execute_pipeline(true);
         } catch (...) {
             has_row = false;

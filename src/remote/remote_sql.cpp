@@ -19,9 +19,28 @@ struct token {
     std::size_t end = 0;
 };
 
-bool id_char(unsigned char c) noexcept { return std::isalnum(c) != 0 || c == '_' || c == '$' || c >= 0x80; }
-bool id_start(unsigned char c) noexcept { return std::isalpha(c) != 0 || c == '_' || c >= 0x80; }
-bool space(unsigned char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+// ASCII classes by arithmetic, not <cctype>: the tokenizer runs over every statement sent, and SQLite's own classes
+// are ASCII ones whatever the locale.
+constexpr bool ascii_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool ascii_alpha(unsigned char c) noexcept { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+enum : std::uint8_t { c_space = 1, c_id = 2, c_id_start = 4 };
+struct char_classes {
+    std::uint8_t of[256] = {};
+    constexpr char_classes() {
+        for (unsigned c = 0; c < 256; ++c) {
+            const auto u = static_cast<unsigned char>(c);
+            std::uint8_t k = 0;
+            if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\f' || u == '\v') k |= c_space;
+            if (ascii_alpha(u) || ascii_digit(u) || u == '_' || u == '$' || u >= 0x80) k |= c_id;
+            if (ascii_alpha(u) || u == '_' || u >= 0x80) k |= c_id_start;
+            of[c] = k;
+        }
+    }
+};
+constexpr char_classes classes;
+constexpr bool id_char(unsigned char c) noexcept { return (classes.of[c] & c_id) != 0; }
+constexpr bool id_start(unsigned char c) noexcept { return (classes.of[c] & c_id_start) != 0; }
+constexpr bool space(unsigned char c) noexcept { return (classes.of[c] & c_space) != 0; }
 
 /// The next token at or after i, skipping whitespace and comments. Unterminated literals and comments run to the end.
 token next(std::string_view s, std::size_t& i) {
@@ -76,7 +95,7 @@ token next(std::string_view s, std::size_t& i) {
         t.kind = tok::semicolon;
     } else if (c == '?') {
         ++i;
-        while (i < n && std::isdigit(static_cast<unsigned char>(s[i])) != 0) ++i;
+        while (i < n && ascii_digit(static_cast<unsigned char>(s[i]))) ++i;
         t.kind = tok::param;
     } else if (c == ':' || c == '@' || c == '$' || c == '#') {
         // As SQLite's tokenizer: identifier characters, with Tcl-style "::" and a "(...)" suffix.
@@ -110,7 +129,7 @@ token next(std::string_view s, std::size_t& i) {
     } else if (id_start(c)) {
         while (i < n && id_char(static_cast<unsigned char>(s[i]))) ++i;
         t.kind = tok::word;
-    } else if (std::isdigit(c) != 0 || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])) != 0)) {
+    } else if (ascii_digit(c) || (c == '.' && i + 1 < n && ascii_digit(static_cast<unsigned char>(s[i + 1])))) {
         while (i < n && (id_char(static_cast<unsigned char>(s[i])) || s[i] == '.' ||
                          ((s[i] == '+' || s[i] == '-') && (s[i - 1] == 'e' || s[i - 1] == 'E'))))
             ++i;
@@ -325,6 +344,17 @@ bool is_insert(std::string_view stmt) {
         if (u == "INSERT" || u == "REPLACE") return true;
     }
 }
+
+statement_kind classify_statement(std::string_view stmt) {
+    statement_kind k;
+    const std::string w = first_keyword(stmt);
+    k.schema = w == "CREATE" || w == "DROP" || w == "ALTER";
+    k.dml = w == "INSERT" || w == "UPDATE" || w == "DELETE" || w == "REPLACE";
+    k.insert = w == "INSERT" || w == "REPLACE" || (w == "WITH" && is_insert(stmt));
+    return k;
+}
+
+bool is_dml(std::string_view stmt) { return classify_statement(stmt).dml; }
 
 bool is_schema_change(std::string_view stmt) {
     const std::string w = first_keyword(stmt);

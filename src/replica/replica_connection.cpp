@@ -145,16 +145,42 @@ public:
     void reset() noexcept override {
         if (active_) active_->reset();
         close_local_cursor();
+        local_active_ = false;
         active_ = nullptr;
         has_row = false;
         ++generation;
     }
-    bool step() override;
+    bool step() override {
+        // A local read under way (past its first row) continues on the local statement: the same work per row as
+        // on a local connection, plus the generation. Routing was decided at its first step and holds until it
+        // ends or resets (its snapshot is the local file's).
+        if (local_active_) [[likely]] {
+            bool more;
+            try {
+                more = local_fast_->step();  // local_statement is final: a direct call
+            } catch (const libsql::error& e) {
+                retag(e);
+            }
+            has_row = more;
+            ++generation;
+            if (more) [[likely]] return true;
+            end_local_run();
+            return false;
+        }
+        try {
+            return step_here();
+        } catch (const libsql::error& e) {
+            retag(e);
+        }
+    }
     std::int64_t run() override;
 
     std::string_view column_name(int index) const override { return current().column_name(index); }
     int column_index(std::string_view name) const override { return current().column_index(name); }
-    value_view column(int index) const override { return active_->column(index); }
+    value_view column(int index) const override {
+        if (local_active_) [[likely]] return local_column(index);
+        return active_->column(index);
+    }
     std::shared_ptr<const std::vector<std::string>> column_names() const override { return current().column_names(); }
     std::vector<column_info> columns() const override { return current().columns(); }
     bool readonly() const override { return local_ ? local_readonly_ : remote_->readonly(); }
@@ -179,12 +205,26 @@ private:
     bool step_here();
     std::int64_t run_here();
     void close_local_cursor() noexcept;
+    void end_local_run() noexcept {
+        close_local_cursor();
+        local_active_ = false;
+        active_ = nullptr;
+    }
+    /// local_statement::column() for a local read under way, inline (the local file's statement handle and lock).
+    value_view local_column(int index) const { return read_column(local_raw_, local_mutex_, index); }
 
     std::shared_ptr<replica_connection> conn_;
     std::string sql_;
     std::shared_ptr<statement_backend> local_;
     std::shared_ptr<statement_backend> remote_;
     statement_backend* active_ = nullptr;
+    // The local statement as what it is (the fast path of a local read) and its engine handle and lock.
+    local_statement* local_fast_ = nullptr;
+    sqlite3_stmt* local_raw_ = nullptr;
+    sqlite3_mutex* local_mutex_ = nullptr;
+    /// A local read is under way past its first row: active_ == local_, local_open_. step() and column() then go
+    /// straight to the local statement. Relaxed, as generation: connection::reset() from another thread clears it.
+    relaxed<bool> local_active_;
     bool local_readonly_ = false;
     bool active_remote_ = false;
     bool remote_started_ = false;
@@ -382,7 +422,14 @@ replica_statement::replica_statement(std::shared_ptr<replica_connection> conn, s
     : conn_(std::move(conn)), sql_(std::move(sql)), local_(std::move(local)), local_readonly_(local_readonly),
       keyword_(first_keyword(sql_)) {
     where = at;
-    if (local_) column_count = local_->column_count;
+    if (local_) {
+        column_count = local_->column_count;
+        local_fast_ = dynamic_cast<local_statement*>(local_.get());
+        if (local_fast_) {
+            local_raw_ = local_fast_->native_handle();  // stable for the statement's life (re-prepares keep it)
+            local_mutex_ = sqlite3_db_mutex(sqlite3_db_handle(local_raw_));
+        }
+    }
     conn_->add(this);
 }
 
@@ -404,6 +451,7 @@ void replica_statement::prepare_remote() {
 }
 
 statement_backend& replica_statement::start() {
+    local_active_ = false;
     const bool frozen = conn_->core().frozen();
     bool go_local;
     if (conn_->in_remote_txn) go_local = false;
@@ -440,14 +488,6 @@ void replica_statement::after_remote(bool ok) {
     if (ok && writes && !c.in_remote_txn && c.core().options().read_your_writes && !c.core().frozen()) (void)c.core().sync();
 }
 
-bool replica_statement::step() {
-    try {
-        return step_here();
-    } catch (const libsql::error& e) {
-        retag(e);
-    }
-}
-
 std::int64_t replica_statement::run() {
     try {
         return run_here();
@@ -477,6 +517,12 @@ bool replica_statement::step_here() {
         } else if (!more) {
             close_local_cursor();
         }
+        // The next steps and this row's columns take the fast path. The local statement may have re-prepared on
+        // this first step (a schema change): its column count is the current one.
+        if (more && local_fast_ && active_ == local_fast_) {
+            column_count = local_fast_->column_count;
+            local_active_ = true;
+        }
     }
     if (active_remote_ && !remote_started_) {
         remote_started_ = true;
@@ -493,6 +539,7 @@ std::int64_t replica_statement::run_here() {
         n = st.run();
     } catch (...) {
         const bool remote = active_remote_;
+        local_active_ = false;
         active_ = nullptr;
         has_row = false;
         ++generation;

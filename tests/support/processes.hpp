@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace libsql::test {
 
@@ -73,22 +71,24 @@ public:
         std::vector<char*> args;
         for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
         int p[2] = {-1, -1};
-        if (capture_stdout) {
-            if (::pipe(p) != 0) throw std::runtime_error("pipe() failed");
-            posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-            posix_spawn_file_actions_addclose(&fa, p[0]);
-            posix_spawn_file_actions_addclose(&fa, p[1]);
+        if (capture_stdout && ::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe() failed");
+        const pid_t parent = ::getpid();
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork() failed");
+        if (pid_ == 0) {
+            // The child dies with the test process, even when that one is killed (a ctest timeout) or aborts (a
+            // sanitizer report): a server left behind would hold ctest's output pipe open and hang the run.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);
+            if (capture_stdout) ::dup2(p[1], 1);
+            ::execv(args[0], args.data());
+            ::_exit(127);
         }
-        const int rc = ::posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
         if (capture_stdout) {
             ::close(p[1]);
             out_ = p[0];
         }
-        if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
     }
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;

@@ -196,6 +196,35 @@ TEST_F(remote, query_row_and_shapes) {
 }
 
 
+// A transactional batch on a Hrana 3 server sends no counter probes: the counters come from the steps' own results.
+// query_row on a many-row result, then the same statement streamed.
+TEST_F(remote, batch_counters_from_steps_and_query_row) {
+    auto c = db().connect();
+    const auto t = table("qrb");
+    c.execute("CREATE TABLE " + t + "(id INTEGER PRIMARY KEY, x)");
+    const auto before = c.total_changes();
+    c.execute_transactional_batch("INSERT INTO " + t + "(x) VALUES (1), (2); UPDATE " + t + " SET x = x + 1 WHERE id = 1; "
+                                  "INSERT INTO " + t + "(id, x) VALUES (50, 3)");
+    EXPECT_EQ(c.changes(), 1);
+    EXPECT_EQ(c.last_insert_rowid(), 50);
+    EXPECT_EQ(c.total_changes() - before, 4);
+    EXPECT_TRUE(c.is_autocommit());
+    c.execute_transactional_batch("UPDATE " + t + " SET x = 0 WHERE id > 1");
+    EXPECT_EQ(c.changes(), 2);
+    EXPECT_EQ(c.last_insert_rowid(), 50);  // no insert: unchanged
+    // The first row of a many-row result; the statement is reusable, and streaming through query() still works.
+    auto st = c.prepare("SELECT id FROM " + t + " ORDER BY id");
+    EXPECT_EQ(st.query_row().get<int>(0), 1);
+    EXPECT_EQ(st.query_row().get<int>(0), 1);
+    std::vector<int> ids;
+    for (auto r : st.query()) ids.push_back(r.get<int>(0));
+    EXPECT_EQ(ids, (std::vector<int>{1, 2, 50}));
+    EXPECT_EQ(c.query_row("SELECT x FROM " + t + " WHERE id = ?", 1).get<int>(0), 2);
+    EXPECT_THROW((void)c.query_row("SELECT x FROM " + t + " WHERE id = ?", 7), libsql::no_rows);
+    EXPECT_THROW((void)c.query_row("SELECT nosuch FROM " + t), libsql::sql_error);
+    EXPECT_EQ(c.query_row("SELECT count(*) FROM " + t).get<int>(0), 3);
+}
+
 TEST_F(remote, named_and_numbered_parameters) {
     auto c = db().connect();
     auto st = c.prepare("SELECT :a, @b, $c, :a, ?7");

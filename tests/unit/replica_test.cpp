@@ -144,6 +144,71 @@ TEST(Replica, OpenConnectionsSeeNewRowsAndTablesAfterSync) {
     EXPECT_EQ(conn_text(c, "SELECT * FROM t ORDER BY id"), primary_text(f.primary_path, "SELECT * FROM t ORDER BY id"));
 }
 
+// A local read past its first row takes the replica's fast path (steps and columns straight to the local
+// statement). Routing is still decided per run: the same statement, run again inside a transaction on the primary,
+// reads there; a reset, a connection reset or a new run leaves the old cursor stale; a cursor left open over a write
+// keeps its snapshot while later runs go to the primary until it ends.
+TEST(Replica, ReusedLocalReadReroutesBetweenRuns) {
+    fixture f;
+    libsql::database db(f.replica_path, f.opts());
+    db.sync();
+    auto c = db.connect();
+    auto scan = c.prepare("SELECT id, v FROM t ORDER BY id");
+    auto read_all = [&] {
+        std::string out;
+        for (auto r : scan.query()) out += std::to_string(r.get<std::int64_t>(0)) + ":" + r.get<std::string>(1) + ",";
+        return out;
+    };
+    EXPECT_EQ(read_all(), "1:one,2:two,");
+    {
+        auto rows = scan.query();
+        ASSERT_TRUE(rows.next());
+        ASSERT_TRUE(rows.next());  // past the first row: the fast path
+        const auto v = rows.current();
+        EXPECT_EQ(v.get<std::string>(1), "two");
+        // A write on the primary while this cursor is open: the cursor keeps its snapshot, the next run of another
+        // statement goes to the primary (and sees the write).
+        c.execute("INSERT INTO t(v) VALUES ('three')");
+        EXPECT_EQ(v.get<std::string>(1), "two");
+        EXPECT_FALSE(rows.next());
+        EXPECT_THROW((void)v.get<std::string>(1), libsql::usage_error);  // stale after the step
+    }
+    EXPECT_EQ(read_all(), "1:one,2:two,3:three,");
+
+    // Inside a transaction on the primary, the same statement reads the uncommitted row there.
+    {
+        auto tx = c.transaction();
+        c.execute("INSERT INTO t(v) VALUES ('four')");
+        EXPECT_EQ(read_all(), "1:one,2:two,3:three,4:four,");
+        tx.rollback();
+    }
+    EXPECT_EQ(read_all(), "1:one,2:two,3:three,");
+
+    // A new run, a statement reset or a connection reset mid-scan leave the cursor stale; the statement still works.
+    {
+        auto rows = scan.query();
+        ASSERT_TRUE(rows.next());
+        ASSERT_TRUE(rows.next());
+        const auto v = rows.current();
+        c.reset();
+        EXPECT_THROW((void)v.get<std::int64_t>(0), libsql::usage_error);
+        EXPECT_THROW((void)rows.next(), libsql::usage_error);
+    }
+    EXPECT_EQ(read_all(), "1:one,2:two,3:three,");
+    {
+        auto rows = scan.query();
+        ASSERT_TRUE(rows.next());
+        ASSERT_TRUE(rows.next());
+        auto again = scan.query();
+        EXPECT_THROW((void)rows.current().get<std::int64_t>(0), libsql::usage_error);
+        ASSERT_TRUE(again.next());
+        EXPECT_EQ(again.current().get<std::int64_t>(0), 1);
+    }
+    // Frozen: local for good, through the same statement.
+    db.freeze();
+    EXPECT_EQ(read_all(), "1:one,2:two,3:three,");
+}
+
 TEST(Replica, ReopenResumesWithoutBootstrapping) {
     fixture f;
     std::uint64_t index = 0;
