@@ -14,6 +14,8 @@
 // Check-in (when a lease ends) returns the connection to a clean state: connection::reset() (an open transaction is
 // rolled back, every statement of the connection reset), and these settings are restored because a lease may
 // reasonably change them: busy_timeout (back to the database's connect_options value) and PRAGMA query_only (off).
+// That is for local connections; a replica restores busy_timeout only (its PRAGMAs go to the primary), and a remote
+// connection nothing (each statement outside a transaction runs on a fresh server stream, so no setting outlives it).
 // Anything else set during a lease persists (hooks, other PRAGMAs, temp tables, attached databases): configure
 // connections in pool_options::on_connect instead. A connection whose reset fails, or that the holder marked with
 // lease::discard(), is closed and replaced; it is never handed out again.
