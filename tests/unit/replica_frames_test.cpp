@@ -5,6 +5,7 @@
 
 #include "libsql/database.hpp"
 #include "local/local.hpp"
+#include "support/sqlite_text.hpp"
 #include "support/temp_files.hpp"
 
 #include <gtest/gtest.h>
@@ -41,21 +42,7 @@ void exec(sqlite3* db, const std::string& sql) {
     }
 }
 
-std::string text_of(sqlite3* db, const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    std::string out;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int i = 0; i < sqlite3_column_count(st); ++i) {
-            const auto* t = sqlite3_column_text(st, i);
-            out += t ? reinterpret_cast<const char*>(t) : "NULL";
-            out += '|';
-        }
-        out += '\n';
-    }
-    sqlite3_finalize(st);
-    return out;
-}
+std::string text_of(sqlite3* db, const std::string& sql) { return libsql::test::sqlite_text(db, sql); }
 
 /// A WAL-mode primary whose base image (checkpointed) is copied to `replica`; later transactions stay in its WAL.
 struct primary {

@@ -5,6 +5,7 @@
 #include "remote/http.hpp"
 #include "replica/apply.hpp"
 #include "support/processes.hpp"
+#include "support/sqlite_text.hpp"
 #include "support/temp_files.hpp"
 
 #include <gtest/gtest.h>
@@ -51,18 +52,7 @@ void primary_exec1(const std::string& url, const std::string& sql) { primary_exe
 std::string primary_text(const std::string& path, const std::string& sql) {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    std::string out;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int i = 0; i < sqlite3_column_count(st); ++i) {
-            const auto* t = sqlite3_column_text(st, i);
-            out += t ? reinterpret_cast<const char*>(t) : "NULL";
-            out += '|';
-        }
-        out += '\n';
-    }
-    sqlite3_finalize(st);
+    std::string out = libsql::test::sqlite_text(db, sql);
     sqlite3_close(db);
     return out;
 }
