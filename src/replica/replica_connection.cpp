@@ -6,6 +6,7 @@
 
 #include "libsql/rows.hpp"
 #include "local/local.hpp"
+#include "remote/remote.hpp"
 
 #include <cctype>
 #include <atomic>
@@ -36,10 +37,7 @@ const char* skip_space(const char* p, const char* end) {
 }
 
 keyword first_keyword(std::string_view sql) {
-    const char* p = skip_space(sql.data(), sql.data() + sql.size());
-    std::string w;
-    while (p < sql.data() + sql.size() && std::isalpha(static_cast<unsigned char>(*p)) && w.size() < 16)
-        w.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*p++))));
+    const std::string w = remote::first_keyword(sql);
     if (w == "BEGIN") return keyword::begin;
     if (w == "COMMIT" || w == "END") return keyword::commit;
     if (w == "ROLLBACK") return keyword::rollback;
@@ -49,7 +47,7 @@ keyword first_keyword(std::string_view sql) {
         // Connection settings (foreign_keys, query_only, ...) belong to the session that runs the writes: the
         // primary's. Only these inspect or configure the local file and connection.
         const char* end = sql.data() + sql.size();
-        p = skip_space(p, end);
+        const char* p = skip_space(skip_space(sql.data(), end) + w.size(), end);
         std::string name;
         while (p < end && (std::isalnum(static_cast<unsigned char>(*p)) || *p == '_' || *p == '.'))
             name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(*p++))));
@@ -59,37 +57,6 @@ keyword first_keyword(std::string_view sql) {
         return keyword::remote_pragma;
     }
     return keyword::none;
-}
-
-/// Splits SQL text into statements (sqlite3_complete decides where one ends, so strings, comments and trigger
-/// bodies are respected). Pieces holding only whitespace, comments and semicolons are dropped.
-std::vector<std::string_view> split_statements(std::string_view sql) {
-    std::vector<std::string_view> out;
-    std::size_t start = 0;
-    std::string buf;
-    auto blank = [](std::string_view s) {
-        const char* p = s.data();
-        const char* end = s.data() + s.size();
-        for (;;) {
-            p = skip_space(p, end);
-            if (p < end && *p == ';') {
-                ++p;
-                continue;
-            }
-            return p == end;
-        }
-    };
-    for (std::size_t i = 0; i < sql.size(); ++i) {
-        if (sql[i] != ';') continue;
-        buf.assign(sql.substr(start, i + 1 - start));
-        if (sqlite3_complete(buf.c_str())) {
-            const auto piece = sql.substr(start, i + 1 - start);
-            if (!blank(piece)) out.push_back(piece);
-            start = i + 1;
-        }
-    }
-    if (start < sql.size() && !blank(sql.substr(start))) out.push_back(sql.substr(start));
-    return out;
 }
 
 /// Rethrows an engine error (local or from the primary) as the replica transport's: the same class, code, message
@@ -377,7 +344,7 @@ private:
 
     /// Every statement of the text is a read the local file can answer.
     bool all_local(std::string_view sql, libsql::source_location where) {
-        for (const auto piece : split_statements(sql)) {
+        for (const auto piece : remote::split_statements(sql)) {
             if (first_keyword(piece) != keyword::none) return false;
             try {
                 if (!local_->prepare(piece, where, false)->readonly()) return false;
