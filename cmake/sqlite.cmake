@@ -1,7 +1,11 @@
-# The SQLite engine, compiled from the official amalgamation with the options this project relies on.
-# Why each option is here: docs/SQLITE_OPTIONS.md.
+# The engine: the SQLite3MultipleCiphers amalgamation (SQLite + the encryption codecs libSQL uses), with our patches,
+# compiled with the options this project relies on. Why each option is here: docs/ENGINE.md.
 if(NOT EXISTS "${LIBSQL_SQLITE_DIR}/sqlite3.c")
-  message(FATAL_ERROR "SQLite amalgamation not found in ${LIBSQL_SQLITE_DIR}: run scripts/setup first")
+  message(FATAL_ERROR "Engine amalgamation not found in ${LIBSQL_SQLITE_DIR}: run scripts/setup first")
+endif()
+file(STRINGS "${LIBSQL_SQLITE_DIR}/sqlite3.h" libsql_sqlite3mc_version REGEX "^#define SQLITE3MC_VERSION_STRING")
+if(NOT libsql_sqlite3mc_version)
+  message(FATAL_ERROR "${LIBSQL_SQLITE_DIR} is not the SQLite3MultipleCiphers amalgamation: run scripts/setup")
 endif()
 
 add_library(libsql_sqlite3 STATIC "${LIBSQL_SQLITE_DIR}/sqlite3.c")
@@ -27,6 +31,9 @@ set(LIBSQL_SQLITE_DEFINES
   HAVE_GMTIME_R=1
   HAVE_STRCHRNUL=1
   HAVE_MALLOC_USABLE_SIZE=1
+  # SQLite3MultipleCiphers: a key given without a cipher means AES-256-CBC, libSQL's default ("aes256cbc");
+  # connections choose another cipher at run time (connect_options::cipher, PRAGMA cipher).
+  CODEC_TYPE=CODEC_TYPE_AES256
 )
 target_compile_definitions(libsql_sqlite3 PUBLIC ${LIBSQL_SQLITE_DEFINES})
 # Third-party code: its warnings are not ours to fix. Optimised even in debug builds: tests run faster.

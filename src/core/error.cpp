@@ -13,7 +13,7 @@ struct code_entry {
     std::string_view name;
 };
 
-// Every primary and extended result code SQLite 3.52 defines (sqlite3.h), sorted by code.
+// Every primary and extended result code SQLite 3.53 defines (sqlite3.h), sorted by code.
 constexpr code_entry code_table[] = {
     {0, "SQLITE_OK"},
     {1, "SQLITE_ERROR"},
