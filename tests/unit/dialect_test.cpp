@@ -240,6 +240,9 @@ TEST_F(Dialect, AlterColumnRewritesTheDefinitionAsLibsqlDoes) {
          "CREATE TABLE u(id INTEGER PRIMARY KEY, n TEXT   , m TEXT)"},
         {"CREATE TABLE u(id INTEGER PRIMARY KEY, n INTEGER, m TEXT)", "ALTER TABLE u ALTER COLUMN n TO n TEXT -- c\n",
          "CREATE TABLE u(id INTEGER PRIMARY KEY, n TEXT -- c\n, m TEXT)"},
+        // A last "--" comment without its newline would comment out the rest of the table's text: we add one.
+        {"CREATE TABLE u(id INTEGER PRIMARY KEY, n INTEGER)", "ALTER TABLE u ALTER COLUMN n TO n TEXT -- c",
+         "CREATE TABLE u(id INTEGER PRIMARY KEY, n TEXT -- c\n)"},
         {"CREATE TABLE u(id INTEGER PRIMARY KEY, n INTEGER, m TEXT)", "ALTER TABLE u ALTER COLUMN m TO m INTEGER NOT NULL DEFAULT 0",
          "CREATE TABLE u(id INTEGER PRIMARY KEY, n INTEGER, m INTEGER NOT NULL DEFAULT 0)"},
         {"CREATE TABLE u(\n  id INTEGER PRIMARY KEY,\n  n INTEGER ,\n  m TEXT\n)", "ALTER TABLE u ALTER COLUMN m TO m BLOB",
