@@ -135,6 +135,8 @@ struct capabilities {
     bool replication = false;
     /// The peer keeps every bit of a double (17 significant digits); without: within 4 ULPs (a peer's limit).
     bool exact_doubles = true;
+    /// libSQL's SQL dialect: CREATE TABLE ... RANDOM ROWID, ALTER TABLE ... ALTER COLUMN ... TO (docs/ENGINE.md).
+    bool libsql_dialect = true;
 };
 
 capabilities capabilities_of(kind k) {
@@ -161,6 +163,7 @@ capabilities capabilities_of(kind k) {
         c.multiple_connections_isolated = false;
         c.connection_state = true;            // the one shared connection keeps it (for every client)
         c.exact_doubles = false;              // tursodb 0.6.0 answers 123456789.12345679 as 123456789.1234568
+        c.libsql_dialect = false;             // tursodb's own parser: neither RANDOM ROWID nor ALTER COLUMN ... TO
         break;
     case kind::replica:  // reads on a local file, writes to the primary over Hrana
         // Writes bypass the local engine, so hooks, extensions and limits set on it would silently not apply to
@@ -1672,6 +1675,49 @@ TEST_P(conformance, pool_lease_and_query) {
     EXPECT_GE(pool.stats().cache_hits, 1u);
     if (caps().replication) db().sync();  // the pool's database is another replica of the same primary
     EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM t"), 3);
+}
+
+TEST_P(conformance, libsql_random_rowid_tables) {
+    REQUIRE_CAPABILITY(libsql_dialect);
+    conn.execute("CREATE TABLE r(a INTEGER) RANDOM ROWID");
+    auto st = conn.prepare("INSERT INTO r(a) VALUES (?)");
+    for (int i = 0; i < 20; ++i) {
+        st.execute(i);
+        if (caps().last_insert_rowid) {
+            EXPECT_GE(conn.last_insert_rowid(), std::int64_t{1} << 32);
+        }
+    }
+    conn.execute("INSERT INTO r(rowid, a) VALUES (7, 100)");
+    const auto e = [&]() -> std::string {
+        try {
+            conn.execute("CREATE TABLE bad(a INTEGER PRIMARY KEY AUTOINCREMENT) RANDOM ROWID");
+        } catch (const libsql::error& x) {
+            return x.what();
+        }
+        return "accepted";
+    }();
+    EXPECT_NE(e.find("AUTOINCREMENT not allowed on RANDOM ROWID tables"), std::string::npos) << e;
+    if (caps().replication) db().sync();  // the replica's file now holds the RANDOM ROWID schema: it must parse
+    EXPECT_EQ(conn.query_value<std::string>("SELECT sql FROM sqlite_schema WHERE name = 'r'"),
+              "CREATE TABLE r(a INTEGER) RANDOM ROWID");
+    EXPECT_EQ(conn.query_value<std::int64_t>("SELECT count(DISTINCT rowid) FROM r WHERE a < 20"), 20);
+    EXPECT_EQ(conn.query_value<std::int64_t>("SELECT count(*) FROM r WHERE a < 20 AND rowid < 4294967296"), 0);
+    EXPECT_EQ(conn.query_value<std::int64_t>("SELECT a FROM r WHERE rowid = 7"), 100);
+    EXPECT_EQ(conn.query_value<std::string>("PRAGMA integrity_check"), "ok");
+}
+
+TEST_P(conformance, libsql_alter_column_to) {
+    REQUIRE_CAPABILITY(libsql_dialect);
+    conn.execute("CREATE TABLE u(id INTEGER PRIMARY KEY, n INTEGER, m TEXT)");
+    conn.execute("INSERT INTO u VALUES (1, 10, 'x')");
+    conn.execute("ALTER TABLE u ALTER COLUMN m TO m TEXT NOT NULL DEFAULT 'none'");
+    conn.execute("INSERT INTO u(id, n) VALUES (2, 20)");
+    EXPECT_THROW(conn.execute("INSERT INTO u VALUES (3, 30, NULL)"), libsql::constraint_violation);
+    EXPECT_THROW(conn.execute("ALTER TABLE u ALTER COLUMN n TO x INTEGER"), libsql::sql_error);
+    if (caps().replication) db().sync();
+    EXPECT_EQ(conn.query_value<std::string>("SELECT sql FROM sqlite_schema WHERE name = 'u'"),
+              "CREATE TABLE u(id INTEGER PRIMARY KEY, n INTEGER, m TEXT NOT NULL DEFAULT 'none')");
+    EXPECT_EQ(conn.query_value<std::string>("SELECT group_concat(m, ',') FROM (SELECT m FROM u ORDER BY id)"), "x,none");
 }
 
 std::string param_name(const ::testing::TestParamInfo<kind>& info) { return kind_name(info.param); }
