@@ -332,9 +332,10 @@ TEST_F(Dialect, AlterColumnRestrictionsCarryLibsqlsMessages) {
         {"ALTER TABLE u ALTER COLUMN id TO id TEXT PRIMARY KEY",
          "error in adding id TEXT PRIMARY KEY to u: PRIMARY KEY constraint cannot be altered"},
     };
-    for (const auto& [sql, message] : cases) {
+    for (const auto& c : cases) {
+        const char* sql = std::get<0>(c);
         SCOPED_TRACE(sql);
-        EXPECT_EQ(error_of([&] { conn.execute_batch(sql); }), message);
+        EXPECT_EQ(error_of([&] { conn.execute_batch(sql); }), std::get<1>(c));
         EXPECT_EQ(table_sql(conn, "u"), before);
     }
     EXPECT_EQ(integrity(conn), "ok");
