@@ -8,8 +8,12 @@ if(NOT libsql_sqlite3mc_version)
   message(FATAL_ERROR "${LIBSQL_SQLITE_DIR} is not the SQLite3MultipleCiphers amalgamation: run scripts/setup")
 endif()
 
-add_library(libsql_sqlite3 STATIC "${LIBSQL_SQLITE_DIR}/sqlite3.c")
-target_include_directories(libsql_sqlite3 SYSTEM PUBLIC "${LIBSQL_SQLITE_DIR}")
+# engine/libsql_engine.c includes sqlite3.c and adds the functions of engine/libsql_engine.h (one translation unit:
+# they reach the codec's internals).
+add_library(libsql_sqlite3 STATIC "${PROJECT_SOURCE_DIR}/engine/libsql_engine.c")
+set_source_files_properties("${PROJECT_SOURCE_DIR}/engine/libsql_engine.c" PROPERTIES
+  OBJECT_DEPENDS "${LIBSQL_SQLITE_DIR}/sqlite3.c;${LIBSQL_SQLITE_DIR}/sqlite3.h")
+target_include_directories(libsql_sqlite3 SYSTEM PUBLIC "${LIBSQL_SQLITE_DIR}" "${PROJECT_SOURCE_DIR}/engine")
 set(LIBSQL_SQLITE_DEFINES
   SQLITE_THREADSAFE=1
   SQLITE_DQS=0

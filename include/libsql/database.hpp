@@ -37,6 +37,13 @@ public:
     /// Which transport connections of this database use.
     [[nodiscard]] libsql::transport transport() const noexcept;
 
+    /// Re-encrypts the file with new_key (the cipher of the options), or decrypts it when new_key is empty; an
+    /// unencrypted file is encrypted. Local files only (unsupported elsewhere). Crash-safe: the file is rewritten
+    /// beside itself and renamed over, so after a crash it opens with either the old or the new key. Needs the file
+    /// to itself: a connection of this database still open makes it fail with usage_error (and connections of
+    /// other processes must be closed too). Connections opened afterwards use the new key.
+    void rekey(std::string_view new_key);
+
     // --- embedded replicas (sync_url set). On other databases these raise libsql::unsupported.
     /// Pulls and applies what the primary committed since the last sync.
     sync_result sync();

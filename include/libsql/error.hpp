@@ -62,6 +62,9 @@ class foreign_key_violation : public constraint_violation { public: using constr
 class not_null_violation : public constraint_violation { public: using constraint_violation::constraint_violation; };
 class check_violation : public constraint_violation { public: using constraint_violation::constraint_violation; };
 class corrupt : public error { public: using error::error; };                   // SQLITE_CORRUPT, SQLITE_NOTADB
+/// An encrypted file opened without its key or with a wrong one, or a key given for a plain file (SQLITE_NOTADB from
+/// the local engine). A corrupt subclass: the code is SQLITE_NOTADB either way; the message says which case it is.
+class encryption_error : public corrupt { public: using corrupt::corrupt; };
 class io_error : public error { public: using error::error; };                  // SQLITE_IOERR, SQLITE_FULL
 class cant_open : public error { public: using error::error; };                 // SQLITE_CANTOPEN
 class too_big : public error { public: using error::error; };                   // SQLITE_TOOBIG

@@ -4,10 +4,29 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace libsql {
+
+/// The page ciphers of the engine (SQLite3MultipleCiphers). libSQL encrypts with aes256cbc; the others are there
+/// for files written by other sqlite3mc users. A file is only readable with the cipher it was written with.
+enum class encryption_cipher : std::uint8_t {
+    aes256cbc,  ///< AES-256-CBC, no per-page MAC: libSQL's (and Turso's) default
+    aes128cbc,  ///< AES-128-CBC (wxSQLite3)
+    chacha20,   ///< ChaCha20-Poly1305 (sqleet), 32 reserved bytes per page
+    sqlcipher,  ///< AES-256-CBC + HMAC-SHA512, SQLCipher 4 format
+    rc4,        ///< RC4 (System.Data.SQLite); weak, for reading old files
+    ascon128,   ///< Ascon-128
+    aegis,      ///< AEGIS
+};
+
+/// "aes256cbc", "chacha20", ...: the name SQLite3MultipleCiphers (PRAGMA cipher) uses.
+[[nodiscard]] std::string_view to_string(encryption_cipher c) noexcept;
+/// The inverse of to_string() (case-insensitive); nullopt for an unknown name.
+[[nodiscard]] std::optional<encryption_cipher> encryption_cipher_from_name(std::string_view name) noexcept;
 
 enum class open_mode : std::uint8_t {
     read_write_create, ///< create the file if missing (default)
@@ -24,8 +43,12 @@ struct connect_options {
     // --- local connections
     /// Allows load_extension() on connections of this database without calling enable_load_extension(true).
     bool enable_load_extension = false;
-    /// Encryption at rest. The stock SQLite engine has no codec: a non-empty key is refused (unsupported).
+    /// Encryption at rest, for local files and embedded replicas: the passphrase (any bytes; libSQL's
+    /// encryptionKey). Empty: the file is not encrypted. Applied to every connection before its first read; a wrong
+    /// key, a missing one, or a key for a plain file raises libsql::encryption_error (docs/ENCRYPTION.md).
     std::string encryption_key;
+    /// The page cipher used with encryption_key. The default is libSQL's.
+    encryption_cipher cipher = encryption_cipher::aes256cbc;
 
     // --- remote connections (libsql://, https://, http://, ws://, wss://)
     std::string url;          ///< the primary's URL; when the path given to open() is a URL this is filled from it

@@ -4,6 +4,8 @@
 #include "local/local.hpp"
 
 #include <cstdio>
+#include <mutex>
+#include <vector>
 #include <random>
 
 namespace libsql {
@@ -24,6 +26,11 @@ sync_result database_backend::sync_until(std::uint64_t) { not_a_replica(*this, "
 std::optional<std::uint64_t> database_backend::replication_index() const { not_a_replica(*this, "replication_index()"); }
 std::uint64_t database_backend::flush_replicator() { not_a_replica(*this, "flush_replicator()"); }
 void database_backend::freeze() { not_a_replica(*this, "freeze()"); }
+void database_backend::rekey(std::string_view) {
+    throw unsupported("rekey(): only local files can be re-encrypted here (a remote database's encryption is the "
+                      "server's; an embedded replica's file: freeze() it first)",
+                      error_info{0, {}, {}, transport(), {}});
+}
 
 bool is_remote_url(std::string_view path) noexcept {
     return path.starts_with("libsql://") || path.starts_with("http://") || path.starts_with("https://") ||
@@ -35,10 +42,10 @@ namespace {
 class local_database final : public database_backend {
 public:
     local_database(std::string_view path, connect_options options) : path_(path), options_(std::move(options)) {
-        if (!options_.encryption_key.empty())
-            throw unsupported("encryption_key: this build's SQLite engine has no encryption codec");
         if (path_.find('\0') != std::string::npos) throw usage_error("database path contains a NUL byte");
         if (path_ == ":memory:" || path_.empty()) {
+            if (!options_.encryption_key.empty())
+                throw usage_error("encryption_key: an in-memory database has no file to encrypt");
             // One in-memory database for every connection of this object: the memdb VFS shares a database whose
             // name starts with '/', with proper locking (unlike shared-cache mode). A keeper connection holds it.
             std::random_device rd;
@@ -48,21 +55,43 @@ public:
             keeper_ = std::make_shared<local_connection>(open_path_, options_);
         } else {
             open_path_ = path_;
-            // Fail now, with the engine's message, when the file cannot be opened in the requested mode.
+            // Fail now, with the engine's message, when the file cannot be opened in the requested mode (or, with
+            // an encryption key, when the key does not open it).
             local_connection probe(open_path_, options_);
         }
     }
 
-    std::shared_ptr<connection_backend> connect() override { return std::make_shared<local_connection>(open_path_, options_); }
+    std::shared_ptr<connection_backend> connect() override {
+        std::lock_guard lk(mu_);
+        auto c = std::make_shared<local_connection>(open_path_, options_);
+        // Kept (weakly) so that rekey() can tell whether the file is still in use by this object.
+        if (opened_.size() >= 8) std::erase_if(opened_, [](const auto& w) { return w.expired(); });
+        opened_.push_back(c);
+        return c;
+    }
     const std::string& path() const noexcept override { return path_; }
     const connect_options& options() const noexcept override { return options_; }
     libsql::transport transport() const noexcept override { return libsql::transport::local; }
+
+    void rekey(std::string_view new_key) override {
+        if (keeper_) throw usage_error("rekey(): an in-memory database has no file to encrypt");
+        if (options_.mode == open_mode::read_only) throw readonly("rekey(): the database was opened read-only");
+        std::lock_guard lk(mu_);
+        for (const auto& w : opened_)
+            if (const auto c = w.lock(); c && !c->is_closed())
+                throw usage_error("rekey(): a connection of this database is still open; close it first");
+        rekey_file(open_path_, options_, new_key);
+        options_.encryption_key = std::string(new_key);
+        opened_.clear();
+    }
 
 private:
     std::string path_;
     std::string open_path_;
     connect_options options_;
     std::shared_ptr<local_connection> keeper_;
+    std::mutex mu_;  // connect() and rekey()
+    std::vector<std::weak_ptr<local_connection>> opened_;
 };
 
 } // namespace
@@ -115,5 +144,6 @@ sync_result database::sync_until(std::uint64_t index) { return checked(d_).sync_
 std::optional<std::uint64_t> database::replication_index() const { return checked(d_).replication_index(); }
 std::uint64_t database::flush_replicator() { return checked(d_).flush_replicator(); }
 void database::freeze() { checked(d_).freeze(); }
+void database::rekey(std::string_view new_key) { checked(d_).rekey(new_key); }
 
 } // namespace libsql

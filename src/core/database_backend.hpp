@@ -21,6 +21,9 @@ public:
     [[nodiscard]] virtual const connect_options& options() const noexcept = 0;
     [[nodiscard]] virtual libsql::transport transport() const noexcept = 0;
 
+    /// database::rekey(); the default raises unsupported (only local files override it).
+    virtual void rekey(std::string_view new_key);
+
     // Replication control; the default raises unsupported (only replicas override these).
     virtual sync_result sync();
     virtual sync_result sync_until(std::uint64_t index);

@@ -41,6 +41,7 @@ struct db_handle {
         has_user_callbacks.store(authorizer || update || commit || rollback, std::memory_order_release);
     }
     bool load_extension_enabled = false;
+    bool encrypted = false;             // opened with an encryption key (for the message of SQLITE_NOTADB)
 
     db_handle() = default;
     db_handle(const db_handle&) = delete;
@@ -66,6 +67,17 @@ struct db_handle {
     void free_if_unused() noexcept;
     std::atomic<int> active_calls{0};
 };
+
+// --- encryption at rest (src/local/encryption.cpp)
+/// Sets the options' cipher and key on a connection just opened (nothing when the key is empty).
+void apply_encryption(sqlite3* db, const connect_options& options);
+/// Reads the schema once so that a wrong key fails now: raises encryption_error for SQLITE_NOTADB.
+void verify_encryption(sqlite3* db, const std::string& name);
+/// The encryption_error for SQLITE_NOTADB: which of wrong key, missing key, key on a plain file it is.
+[[noreturn]] void throw_not_a_database(sqlite3* db, const std::string& name, bool key_given, std::string_view sql,
+                                       const libsql::source_location& where);
+/// database::rekey() on a local file (docs/ENCRYPTION.md): a copy under the new key renamed over the file.
+void rekey_file(const std::string& path, const connect_options& current, std::string_view new_key);
 
 /// Marks a connection-level call in progress for its lifetime, so that close() on another thread cannot free the
 /// engine handle under it; refuses to start on a closed connection. Converts to the engine handle.

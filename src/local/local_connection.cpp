@@ -96,6 +96,7 @@ void db_handle::throw_closed() { throw usage_error("the connection is closed"); 
 void db_handle::fail(int rc, std::string_view sql, const libsql::source_location& where) {
     rethrow_pending();
     const int ext = sqlite3_extended_errcode(db);
+    if ((rc & 0xff) == SQLITE_NOTADB) throw_not_a_database(db, name, encrypted, sql, where);
     // The engine's message belongs to the latest failure, which is this one unless rc came from elsewhere.
     const char* msg = (ext & 0xff) == (rc & 0xff) ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     throw_result_code((ext & 0xff) == (rc & 0xff) ? ext : rc, msg ? msg : "", error_info{0, {}, std::string(sql), transport::local, where});
@@ -122,6 +123,11 @@ local_connection::local_connection(const std::string& path, const connect_option
     h_->db_mutex = sqlite3_db_mutex(db);
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+    if (!options.encryption_key.empty()) {
+        h_->encrypted = true;
+        apply_encryption(db, options);  // before anything reads the file
+        verify_encryption(db, path);
+    }
     sqlite3_commit_hook(db, commit_trampoline, h_.get());
     sqlite3_rollback_hook(db, rollback_trampoline, h_.get());
     if (options.enable_load_extension) enable_load_extension(true);

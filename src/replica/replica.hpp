@@ -52,6 +52,8 @@ public:
 private:
     void open();
     void bootstrap_new_file();
+    /// bootstrap_new_file() for an encrypted replica: the export's pages applied to a new encrypted file.
+    void bootstrap_encrypted(const std::string& export_file, std::uint64_t size, std::uint32_t page_size);
     void open_apply_connection();
     void resolve_pending();
     sync_result sync_locked(bool background);

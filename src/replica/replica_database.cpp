@@ -104,8 +104,6 @@ sync_client& replica_core::client() {
 void replica_core::open() {
     if (path_.empty() || path_ == ":memory:" || path_.starts_with("file:"))
         throw usage_error("an embedded replica needs a plain file path (not ':memory:' or a file: URI)");
-    if (!options_.encryption_key.empty())
-        throw unsupported("encryption_key: this build's SQLite engine has no encryption codec");
     std::lock_guard lk(mu_);
     client_ = std::make_unique<sync_client>(options_.sync_url, options_);  // never replaced: cancel_background reads it
     auto meta = read_metadata(meta_path_);
@@ -156,9 +154,50 @@ void replica_core::bootstrap_new_file() {
     meta_.sync_url = options_.sync_url;
     write_metadata(meta_path_, meta_);
     for (const char* suffix : {"-wal", "-shm", "-journal"}) remove_quietly(path_ + suffix);
+    if (!options_.encryption_key.empty()) {
+        // Encrypted at rest: the exported (plain) pages go into a new encrypted file through the pager, never by
+        // renaming the export into place.
+        bootstrap_encrypted(tmp, size, page_size);
+        return;
+    }
     if (std::rename(tmp.c_str(), path_.c_str()) != 0)
         throw io_error("cannot move the bootstrapped database to '" + path_ + "': " + std::strerror(errno), replica_info());
     fsync_parent_dir(path_);
+}
+
+void replica_core::bootstrap_encrypted(const std::string& export_file, std::uint64_t size, std::uint32_t page_size) {
+    remove_quietly(path_);
+    connect_options o = local_options_;
+    o.mode = open_mode::read_write_create;
+    auto conn = std::make_shared<local_connection>(path_, o);
+    const auto here = libsql::source_location::current();
+    if (page_size != 0) conn->execute_batch("PRAGMA page_size = " + std::to_string(page_size), here);
+    // user_version writes page 1, so that the cipher's page layout can be compared below.
+    conn->execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA user_version = 0", here);
+    if (size == 0) return;
+    const int raw = ::open(export_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (raw < 0) throw io_error("cannot open '" + export_file + "': " + std::strerror(errno), replica_info());
+    fd_guard fd(raw);
+    std::map<std::uint32_t, std::string> pages;
+    const auto db_size = static_cast<std::uint32_t>(size / page_size);
+    std::string page;
+    for (std::uint32_t pgno = 1; pgno <= db_size; ++pgno) {
+        read_exact(fd.get(), page, page_size, std::uint64_t{pgno - 1} * page_size, export_file);
+        if (pgno == 1) {
+            set_wal_mode_bytes(page);
+            // The primary's pages keep room for its cipher's per-page data (header byte 20); ours must fit it.
+            const auto own = read_page(*conn, 1);
+            if (own.size() > 20 && own[20] != page[20])
+                throw unsupported("replica bootstrap: the primary's pages reserve " +
+                                      std::to_string(static_cast<unsigned char>(page[20])) + " bytes each, the cipher '" +
+                                      std::string(to_string(options_.cipher)) + "' needs " +
+                                      std::to_string(static_cast<unsigned char>(own[20])) +
+                                      ": use a cipher with the same page layout as the primary's (e.g. aes256cbc for both)",
+                                  replica_info());
+        }
+        pages.emplace(pgno, page);
+    }
+    apply_pages(*conn, pages, db_size);
 }
 
 void replica_core::open_apply_connection() {
@@ -413,6 +452,7 @@ std::shared_ptr<database_backend> replica_core::remote_database() {
         o.sync_url.clear();
         o.sync_interval.reset();
         o.url = options_.sync_url;
+        o.encryption_key.clear();  // the local file's key; the primary's encryption is its own (remote_encryption_key)
         remote_ = open_remote_database(options_.sync_url, o);
     }
     return remote_;

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -342,6 +343,58 @@ void replication_log::started() {
     say("replication: generation " + std::to_string(generation_) + " begins");
 }
 
+void replication_log::set_page_decryptor(std::uint32_t page_size, page_decryptor decrypt) {
+    std::lock_guard lk(plain_m_);
+    page_size_ = page_size;
+    decrypt_ = std::move(decrypt);
+}
+
+void replication_log::decrypt_frames(std::uint64_t g, const std::string& path, std::uint64_t start, std::string& body) {
+    std::string head;
+    read_file_range(path, 0, wal_header_bytes, head);
+    const auto h = parse_wal_header(head);
+    if (!h) throw libsql::corrupt("the WAL " + path + " has no valid header");
+    if (h->page_size != page_size_)
+        throw libsql::corrupt("the WAL " + path + " has pages of " + std::to_string(h->page_size) + " bytes, the database " +
+                              std::to_string(page_size_));
+    const std::uint64_t fs = wal_frame_header_bytes + h->page_size;
+    const bool be = h->big_endian_checksums();
+    std::lock_guard lk(plain_m_);
+    auto& sums = plain_sums_[g];
+    // The chain after frame f over the plaintext: frame 1 continues the header's checksum (the header is not
+    // encrypted), each later frame the one before.
+    auto chain = [&](const char* frame, char* page, std::uint64_t f) {
+        std::uint32_t s1 = h->cksum1, s2 = h->cksum2;
+        if (f > 1) std::tie(s1, s2) = sums[f - 2];
+        const auto pgno = static_cast<std::uint32_t>((static_cast<unsigned char>(frame[0]) << 24) |
+                                                     (static_cast<unsigned char>(frame[1]) << 16) |
+                                                     (static_cast<unsigned char>(frame[2]) << 8) |
+                                                     static_cast<unsigned char>(frame[3]));
+        decrypt_(pgno, page);
+        wal_checksum(std::string_view(frame, 8), be, s1, s2);
+        wal_checksum(std::string_view(page, h->page_size), be, s1, s2);
+        if (sums.size() == f - 1) sums.emplace_back(s1, s2);
+        return std::pair{s1, s2};
+    };
+    std::string buf;
+    while (sums.size() + 1 < start) {
+        const std::uint64_t f = sums.size() + 1;
+        const std::uint64_t count = std::min<std::uint64_t>(frames_per_read, start - f);
+        buf.clear();
+        read_file_range(path, wal_header_bytes + (f - 1) * fs, count * fs, buf);
+        for (std::uint64_t k = 0; k < count; ++k) (void)chain(buf.data() + k * fs, buf.data() + k * fs + wal_frame_header_bytes, f + k);
+    }
+    const std::uint64_t n = body.size() / fs;
+    for (std::uint64_t k = 0; k < n; ++k) {
+        char* frame = body.data() + k * fs;
+        const auto [s1, s2] = chain(frame, frame + wal_frame_header_bytes, start + k);
+        for (int i = 0; i < 4; ++i) {
+            frame[16 + i] = static_cast<char>((s1 >> (24 - 8 * i)) & 0xff);
+            frame[20 + i] = static_cast<char>((s2 >> (24 - 8 * i)) & 0xff);
+        }
+    }
+}
+
 std::uint64_t replication_log::generation() const {
     std::lock_guard lk(index_m_);
     return generation_;
@@ -432,6 +485,13 @@ http_reply replication_log::export_db(std::uint64_t generation) {
     const auto size = std::filesystem::file_size(opts_.db_path, ec);
     if (ec) fail_io("cannot stat", opts_.db_path, ec.value());
     read_file_range(opts_.db_path, 0, size, r.body);
+    std::lock_guard lk(plain_m_);
+    if (decrypt_) {
+        if (page_size_ == 0 || r.body.size() % page_size_ != 0)
+            throw libsql::corrupt(opts_.db_path + " is not a whole number of " + std::to_string(page_size_) + "-byte pages");
+        for (std::size_t i = 0; i < r.body.size() / page_size_; ++i)
+            decrypt_(static_cast<std::uint32_t>(i + 1), r.body.data() + i * page_size_);
+    }
     return r;
 }
 
@@ -481,6 +541,12 @@ http_reply replication_log::frames(std::uint64_t generation, std::uint64_t start
     const std::uint64_t stop = std::min({end, last + 1, start + opts_.max_frames_per_request});
     http_reply r{200, "application/octet-stream", {}};
     read_file_range(path, wal_header_bytes + (start - 1) * frame_size, (stop - start) * frame_size, r.body);
+    bool encrypted = false;
+    {
+        std::lock_guard lk(plain_m_);
+        encrypted = static_cast<bool>(decrypt_);
+    }
+    if (encrypted) decrypt_frames(generation, path, start, r.body);
     return r;
 }
 
@@ -522,6 +588,13 @@ bool replication_log::checkpoint(const std::function<bool()>& truncate) {
     const std::uint64_t n = ended_[g].max_frame_no;
     index_.reset();
     prune_archives_locked();
+    {
+        std::lock_guard plk(plain_m_);
+        std::erase_if(plain_sums_, [&](const auto& e) {
+            const auto it = ended_.find(e.first);
+            return e.first != generation_ && (it == ended_.end() || !it->second.archived);
+        });
+    }
     write_state();
     say("replication: generation " + std::to_string(g) + " ended at frame " + std::to_string(n) + "; generation " +
         std::to_string(generation_) + " begins");

@@ -23,6 +23,8 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace libsql::server {
 
@@ -89,6 +91,9 @@ struct replication_options {
     std::function<void(std::string_view)> log;    ///< what happens (generation changes, problems); may be empty
 };
 
+/// Decrypts one page (page_size bytes, page number pgno) in place; throws when it cannot.
+using page_decryptor = std::function<void(std::uint32_t pgno, char* page)>;
+
 /// One database's replication log: the generations, the WAL index, the HTTP answers of protocol F. Thread-safe.
 class replication_log {
 public:
@@ -102,6 +107,10 @@ public:
 
     /// The startup checkpoint emptied the WAL: the new generation begins.
     void started();
+    /// An encrypted database: /export and /sync serve its pages decrypted (frames with their checksum chain
+    /// recomputed over the plaintext, as SQLite would have written them unencrypted). The files stay as they are.
+    /// Call before started().
+    void set_page_decryptor(std::uint32_t page_size, page_decryptor decrypt);
 
     [[nodiscard]] std::uint64_t generation() const;
     /// The last committed frame of the current generation (reads what the WAL gained).
@@ -136,6 +145,8 @@ private:
     void prune_archives_locked();
     [[nodiscard]] std::string archive_path(std::uint64_t generation) const;
     void say(const std::string& message) const;
+    /// Decrypts the frames in body (frames start.. of generation g, read from path) and rewrites their checksums.
+    void decrypt_frames(std::uint64_t g, const std::string& path, std::uint64_t start, std::string& body);
 
     replication_options opts_;
     std::string state_path_;
@@ -145,6 +156,12 @@ private:
     std::uint64_t generation_ = 0;
     std::map<std::uint64_t, ended_generation> ended_;
     bool closed_ = false;
+
+    std::uint32_t page_size_ = 0;  ///< of the decryptor
+    page_decryptor decrypt_;       ///< empty: the database is not encrypted
+    std::mutex plain_m_;           ///< guards plain_sums_ (and serialises the decryptor)
+    /// Per generation: the plaintext checksum pair after each frame (index f-1), as far as computed.
+    std::map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>> plain_sums_;
 };
 
 } // namespace libsql::server

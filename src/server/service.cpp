@@ -28,6 +28,7 @@
 #include "hrana/protocol.hpp"
 #include "libsql/hooks.hpp"
 #include "server/auth.hpp"
+#include "local/page_codec.hpp"
 #include "server/replication.hpp"
 
 #include <sodium.h>
@@ -280,7 +281,7 @@ struct core {
     std::mutex keeper_m;
     libsql::connection keeper;
 
-    explicit core(service_options o) : opts(std::move(o)), db(opts.path, make_options()) {
+    explicit core(service_options o) : opts(std::move(o)), db(opts.path, make_options(opts)) {
         if (replicable_path(opts)) {
             // Before any connection reads the database (and recovers a WAL left by a crash).
             repl = std::make_unique<replication_log>(replication_options{
@@ -300,6 +301,17 @@ struct core {
         if (repl) {
             keeper = db.connect();
             keeper.execute("PRAGMA wal_autocheckpoint=0");
+            if (!opts.encryption_key.empty()) {
+                // The files are encrypted; replicas get plaintext pages, decrypted with the keeper's codec.
+                const auto page_size = static_cast<std::uint32_t>(keeper.query_value<std::int64_t>("PRAGMA page_size"));
+                repl->set_page_decryptor(page_size, [this, page_size](std::uint32_t pgno, char* page) {
+                    std::lock_guard lk(keeper_m);
+                    const int rc = libsql::detail::decrypt_page(keeper.native_handle(), pgno, page, static_cast<int>(page_size));
+                    if (rc != 0)
+                        throw libsql::corrupt("replication: page " + std::to_string(pgno) + " of " + opts.path +
+                                              " does not decrypt (engine code " + std::to_string(rc) + ")");
+                });
+            }
             // The new generation starts from an empty WAL: its export is the database file.
             if (!truncate_wal())
                 throw libsql::busy("cannot checkpoint " + opts.path +
@@ -338,9 +350,11 @@ struct core {
     void interrupt_all() noexcept;
     bool any_stream_in_transaction();
 
-    static connect_options make_options() {
+    static connect_options make_options(const service_options& so) {
         connect_options o;
         o.busy_timeout = busy_timeout;
+        o.encryption_key = so.encryption_key;
+        o.cipher = so.cipher;
         return o;
     }
 

@@ -19,6 +19,10 @@ namespace libsql::server {
 
 struct service_options {
     std::string path;                                      ///< the database file; created if missing
+    /// Encryption at rest of the served file (libsql::connect_options::encryption_key and cipher). The replication
+    /// endpoints still serve plaintext pages, so a replica may use its own key.
+    std::string encryption_key;
+    libsql::encryption_cipher cipher = libsql::encryption_cipher::aes256cbc;
     std::chrono::milliseconds stream_expiry{10'000};       ///< idle streams are rolled back and freed after this
     std::optional<std::string> self_url;                   ///< returned as base_url when set
     std::optional<std::string> jwt_public_key;             ///< raw 32-byte Ed25519 public key; none: no auth

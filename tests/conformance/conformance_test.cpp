@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -137,6 +138,9 @@ struct capabilities {
     bool exact_doubles = true;
     /// libSQL's SQL dialect: CREATE TABLE ... RANDOM ROWID, ALTER TABLE ... ALTER COLUMN ... TO (docs/ENGINE.md).
     bool libsql_dialect = true;
+    /// connect_options::encryption_key encrypts the local file (docs/ENCRYPTION.md); without: libsql::unsupported at
+    /// open (a server's encryption is its own: remote_encryption_key).
+    bool encryption_at_rest = true;
 };
 
 capabilities capabilities_of(kind k) {
@@ -153,6 +157,7 @@ capabilities capabilities_of(kind k) {
         c.native_handle = false;
         c.primary_key_errors = false;
         c.connection_state = false;
+        c.encryption_at_rest = false;
         break;
     case kind::tursodb:  // execute and batch only, one shared server connection (protocols.md §5.3, §7)
         c = capabilities_of(kind::remote);
@@ -1565,6 +1570,47 @@ TEST_P(conformance, replication_control_or_unsupported) {
     EXPECT_GE(r.replication_index, *index);
     EXPECT_GE(db().flush_replicator(), *index);
     EXPECT_EQ(count("t"), 1);
+}
+
+TEST_P(conformance, encryption_at_rest_or_unsupported) {
+    libsql::connect_options o;
+    o.encryption_key = "conformance-key";
+    std::string file;
+    std::string url;
+    switch (k()) {
+    case kind::local: file = ctx_->dir->file("encrypted.db"); break;
+    case kind::replica:
+        file = ctx_->dir->file("encrypted-replica.db");
+        o.sync_url = ctx_->server->url();
+        break;
+    case kind::remote: url = ctx_->server->url(); break;
+    case kind::tursodb: url = ctx_->turso->url(); break;
+    }
+    if (!caps().encryption_at_rest) {
+        EXPECT_THROW(libsql::database(url, o), libsql::unsupported);
+        return;
+    }
+    {
+        libsql::database enc(file, o);
+        auto c = enc.connect();
+        c.execute("CREATE TABLE secret(x TEXT)");
+        c.execute("INSERT INTO secret VALUES ('conformance-plaintext')");
+        EXPECT_EQ(c.query_value<std::string>("SELECT x FROM secret"), "conformance-plaintext");
+        EXPECT_EQ(c.query_value<std::string>("PRAGMA integrity_check"), "ok");
+    }
+    for (const auto& f : {file, file + "-wal"}) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(f, ec);
+        std::string bytes(ec ? 0 : size, '\0');
+        std::ifstream in(f, std::ios::binary);
+        in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        EXPECT_EQ(bytes.find("conformance-plaintext"), std::string::npos) << f;
+    }
+    auto wrong = o;
+    wrong.encryption_key = "not-the-key";
+    EXPECT_THROW(libsql::database(file, wrong), libsql::encryption_error);
+    libsql::database again(file, o);
+    EXPECT_EQ(again.connect().query_value<int>("SELECT count(*) FROM secret"), 1);
 }
 
 TEST_P(conformance, interrupt_stops_a_running_statement) {

@@ -201,12 +201,17 @@ TEST(database_remote, an_unreachable_server_fails_at_open) {
     EXPECT_EQ(e.transport(), libsql::transport::remote);
 }
 
-TEST(database_unsupported, encryption_at_rest) {
+TEST(database_file, an_encryption_key_creates_an_encrypted_file) {
+    // Encryption at rest itself: tests/unit/encryption_test.cpp.
     const temp_dir dir;
     libsql::connect_options encrypted;
     encrypted.encryption_key = "secret";
-    EXPECT_THROW(libsql::database(dir.file("enc.db"), encrypted), libsql::unsupported);
-    EXPECT_FALSE(std::filesystem::exists(dir.file("enc.db")));
+    libsql::database db(dir.file("enc.db"), encrypted);
+    db.connect().execute("CREATE TABLE t(x)");
+    std::ifstream in(dir.file("enc.db"), std::ios::binary);
+    char head[16] = {};
+    ASSERT_TRUE(in.read(head, sizeof head));
+    EXPECT_NE(std::string(head, 16), std::string("SQLite format 3\0", 16));
 }
 
 TEST(database_replica, an_unreachable_primary_fails_at_open_and_creates_nothing) {

@@ -43,7 +43,14 @@ struct serve_args {
     std::size_t keep_generations = 4;
     bool no_replication = false;
     double max_request_seconds = 0;
+    std::string encryption_key;
+    std::string cipher = "aes256cbc";
 };
+
+/// The names --cipher accepts.
+std::vector<std::string> cipher_names() {
+    return {"aes256cbc", "aes128cbc", "chacha20", "sqlcipher", "rc4", "ascon128", "aegis"};
+}
 
 struct host_port {
     std::string host;
@@ -118,6 +125,8 @@ int serve(const serve_args& args) {
         std::cerr << stamp << ' ' << level_name(level) << ' ' << message << '\n';
     };
 
+    service_opts.encryption_key = args.encryption_key;
+    service_opts.cipher = libsql::encryption_cipher_from_name(args.cipher).value_or(libsql::encryption_cipher::aes256cbc);
     service_opts.replication = !args.no_replication;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
@@ -281,6 +290,13 @@ int main(int argc, char** argv) {
                           "Interrupt an HTTP request still running after this many seconds (0: no limit)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    serve_cmd->add_option("--encryption-key", args.encryption_key,
+                          "Encrypt the database file at rest with this key (libSQL's encryption); /export and /sync "
+                          "still serve plaintext pages, so replicas use keys of their own")
+        ->envname("LIBSQL_ENCRYPTION_KEY");
+    serve_cmd->add_option("--cipher", args.cipher, "Cipher used with --encryption-key (libSQL's is aes256cbc)")
+        ->capture_default_str()
+        ->check(CLI::IsMember(cipher_names()));
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
@@ -329,6 +345,12 @@ int main(int argc, char** argv) {
     shell_cmd->add_option("--mode", shell_mode, "Output mode: table, csv, json or line")
         ->capture_default_str()
         ->check(CLI::IsMember({"table", "csv", "json", "line"}));
+    shell_cmd->add_option("--encryption-key", shell_opts.encryption_key,
+                          "Key of the encrypted local file (or embedded replica file); libSQL's encryptionKey")
+        ->envname("LIBSQL_ENCRYPTION_KEY");
+    shell_cmd->add_option("--cipher", shell_opts.cipher, "Cipher used with --encryption-key (libSQL's is aes256cbc)")
+        ->capture_default_str()
+        ->check(CLI::IsMember(cipher_names()));
     shell_cmd->add_flag("--header,!--no-header", shell_opts.header, "Print (or not) the header row in csv mode (default: on)");
     shell_cmd->add_flag("--bail", shell_opts.bail, "Stop at the first error when reading SQL from stdin");
 

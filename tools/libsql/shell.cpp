@@ -582,6 +582,8 @@ public:
             libsql::connect_options co;
             co.auth_token = opts_.auth_token;
             co.sync_url = opts_.sync_url;
+            co.encryption_key = opts_.encryption_key;
+            if (const auto c = libsql::encryption_cipher_from_name(opts_.cipher)) co.cipher = *c;
             db_.emplace(opts_.target, co);
             conn_ = db_->connect();
             if (!opts_.sync_url.empty()) db_->sync();

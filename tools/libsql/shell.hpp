@@ -28,6 +28,8 @@ struct shell_options {
     std::vector<std::string> commands;  ///< SQL (or dot commands) given on the command line; empty: read input
     std::string auth_token;             ///< --auth-token or LIBSQL_AUTH_TOKEN
     std::string sync_url;               ///< --sync-url: TARGET is the local file of an embedded replica
+    std::string encryption_key;         ///< --encryption-key or LIBSQL_ENCRYPTION_KEY: the local file is encrypted
+    std::string cipher = "aes256cbc";   ///< --cipher
     output_mode mode = output_mode::table;
     bool header = true;                 ///< csv only: print the header row (table always has one)
     bool bail = false;                  ///< stop at the first error when reading a script from stdin

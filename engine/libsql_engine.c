@@ -1,0 +1,23 @@
+/* engine/libsql_engine.c: the engine's translation unit. It compiles the SQLite3MultipleCiphers amalgamation as it is
+** (with our patches applied by scripts/setup, our options from cmake/sqlite.cmake) and adds, in the same unit, the
+** few functions declared in libsql_engine.h that need the codec's internals. See docs/ENGINE.md. */
+#include "sqlite3.c"
+
+#include "libsql_engine.h"
+
+int libsql_engine_decrypt_page(sqlite3* db, const char* zDb, unsigned int pgno, void* data, int n) {
+  int rc = SQLITE_OK;
+  Codec* codec;
+  if (db == 0 || data == 0 || pgno == 0 || n <= 0) return SQLITE_MISUSE;
+  sqlite3_mutex_enter(db->mutex);
+  codec = sqlite3mcGetCodec(db, zDb ? zDb : "main");
+  if (codec != 0 && sqlite3mcIsEncrypted(codec) && sqlite3mcHasReadCipher(codec)) {
+    if (n != sqlite3mcGetPageSize(codec)) {
+      rc = SQLITE_MISUSE;
+    } else {
+      rc = sqlite3mcDecrypt(codec, (int)pgno, (unsigned char*)data, n);
+    }
+  }
+  sqlite3_mutex_leave(db->mutex);
+  return rc;
+}
