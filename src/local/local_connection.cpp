@@ -1,4 +1,5 @@
 #include "local/local.hpp"
+#include "local/vector/vector_functions.hpp"
 
 #include "libsql/hooks.hpp"
 
@@ -124,6 +125,9 @@ local_connection::local_connection(const std::string& path, const connect_option
     sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
     sqlite3_commit_hook(db, commit_trampoline, h_.get());
     sqlite3_rollback_hook(db, rollback_trampoline, h_.get());
+    // libSQL's vector functions (docs/VECTOR.md), on every connection: local, the server's and replicas'.
+    if (const int vrc = vec::register_vector_functions(db); vrc != SQLITE_OK)
+        throw_result_code(vrc, std::string("registering the vector functions: ") + sqlite3_errmsg(db) + " (opening '" + path + "')", error_info{});
     if (options.enable_load_extension) enable_load_extension(true);
 }
 
