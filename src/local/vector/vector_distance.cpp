@@ -93,7 +93,34 @@ float l2_f8(const vector_data& a, const vector_data& b) noexcept {
     return static_cast<float>(std::sqrt(static_cast<double>(sum)));
 }
 
+float load_f32(const std::uint8_t* p) noexcept {
+    static_assert(std::endian::native == std::endian::little, "the blob is little-endian: add a byte swap here");
+    float f;
+    std::memcpy(&f, p, sizeof f);
+    return f;
+}
+
 } // namespace
+
+float distance_cos_f32(const std::uint8_t* a, const std::uint8_t* b, std::uint32_t dims) noexcept {
+    float dot = 0, n1 = 0, n2 = 0;
+    for (std::uint32_t i = 0; i < dims; ++i) {
+        const float x = load_f32(a + 4 * i), y = load_f32(b + 4 * i);
+        dot += x * y;
+        n1 += x * x;
+        n2 += y * y;
+    }
+    return cos_result(dot, n1, n2);
+}
+
+float distance_l2_f32(const std::uint8_t* a, const std::uint8_t* b, std::uint32_t dims) noexcept {
+    float sum = 0;
+    for (std::uint32_t i = 0; i < dims; ++i) {
+        const float d = load_f32(a + 4 * i) - load_f32(b + 4 * i);
+        sum += d * d;
+    }
+    return static_cast<float>(std::sqrt(static_cast<double>(sum)));
+}
 
 float distance_cos(const vector_data& a, const vector_data& b) {
     switch (a.type) {

@@ -13,4 +13,9 @@ namespace libsql::vec {
 /// Euclidean distance; not defined for float1bit (the caller rejects that).
 [[nodiscard]] float distance_l2(const vector_data& a, const vector_data& b);
 
+/// The same for float32 vectors read straight from their blobs (little-endian, any alignment), with no copy:
+/// the SQL functions' path for the common case.
+[[nodiscard]] float distance_cos_f32(const std::uint8_t* a, const std::uint8_t* b, std::uint32_t dims) noexcept;
+[[nodiscard]] float distance_l2_f32(const std::uint8_t* a, const std::uint8_t* b, std::uint32_t dims) noexcept;
+
 } // namespace libsql::vec

@@ -128,6 +128,17 @@ template <bool L2> void distance(sqlite3_context* ctx, int argc, sqlite3_value**
                                std::to_string(b.dims)};
         if (L2 && a.type == vtype::bit1)
             throw vector_error{"vector_distance: l2 distance is not supported for float1bit vectors"};
+        // float32 blobs whose size fits their dimension count: straight from the engine's bytes, no copies
+        if (a.type == vtype::f32 && sqlite3_value_type(argv[0]) == SQLITE_BLOB && sqlite3_value_type(argv[1]) == SQLITE_BLOB) {
+            const auto x = blob_of(argv[0]), y = blob_of(argv[1]);
+            const auto want = static_cast<std::size_t>(a.dims) * 4;
+            if ((x.size() == want || x.size() == want + 1) && (y.size() == want || y.size() == want + 1)) {
+                const auto dims = static_cast<std::uint32_t>(a.dims);
+                sqlite3_result_double(ctx, static_cast<double>(L2 ? distance_l2_f32(x.data(), y.data(), dims)
+                                                                  : distance_cos_f32(x.data(), y.data(), dims)));
+                return;
+            }
+        }
         const vector_data x = parse(argv[0], vtype::f32, true);
         const vector_data y = parse(argv[1], vtype::f32, true);
         // detected text dimensions can disagree with the parsed ones ('[1,2]' vs '[1 2,]'); libSQL would read
