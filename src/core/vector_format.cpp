@@ -452,7 +452,7 @@ std::vector<std::uint8_t> encode(const vector_data& v) {
     case vtype::f8: {
         const std::size_t at = align4(n);
         out.assign(at + 8 + 3, 0); // libSQL leaves the alignment padding uninitialised; we write zeros
-        std::memcpy(out.data(), v.q.data(), n);
+        if (n) std::memcpy(out.data(), v.q.data(), n);
         store_u32(out.data() + at, std::bit_cast<std::uint32_t>(v.alpha));
         store_u32(out.data() + at + 4, std::bit_cast<std::uint32_t>(v.shift));
         out[at + 9] = static_cast<std::uint8_t>(at - n);
