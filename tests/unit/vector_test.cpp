@@ -134,11 +134,15 @@ TEST_F(vector_db, libsql_vector_idx_fails_clearly_and_writes_nothing) {
         EXPECT_NE(std::string(e.what()).find("libsql_vector_idx: vector indexes are not supported"), std::string::npos) << e.what();
     }
     EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM sqlite_schema WHERE name = 't_idx'"), 0);
-    // on an empty table the index can be created (the marker is not called), but then no row gets in
+    // on an empty table too (the marker is not called there: the statement itself is refused), also in a batch
     conn.execute("CREATE TABLE u(id INTEGER PRIMARY KEY, emb F32_BLOB(2))");
-    conn.execute("CREATE INDEX u_idx ON u(libsql_vector_idx(emb, 'metric=cosine'))");
-    EXPECT_THROW(conn.execute("INSERT INTO u VALUES (1, vector32('[1,2]'))"), libsql::error);
-    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM u"), 0);
+    EXPECT_THROW(conn.execute(" /* x */ create UNIQUE index u_idx ON u(LIBSQL_VECTOR_IDX(emb, 'metric=cosine'))"), libsql::error);
+    EXPECT_THROW(conn.execute_batch("SELECT 1; CREATE INDEX u_idx ON u(libsql_vector_idx(emb)); SELECT 2"), libsql::error);
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM sqlite_schema WHERE name = 'u_idx'"), 0);
+    EXPECT_NO_THROW(conn.execute("INSERT INTO u VALUES (1, vector32('[1,2]'))"));
+    // other statements that merely mention it are not refused
+    EXPECT_EQ(conn.query_value<std::string>("SELECT 'libsql_vector_idx'"), "libsql_vector_idx");
+    EXPECT_NO_THROW(conn.execute("CREATE INDEX u_plain ON u(emb)"));
 }
 
 } // namespace

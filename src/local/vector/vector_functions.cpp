@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cstring>
 #include <new>
 #include <string>
@@ -150,14 +151,47 @@ template <bool L2> void distance(sqlite3_context* ctx, int argc, sqlite3_value**
     });
 }
 
-void vector_index_marker(sqlite3_context* ctx, int, sqlite3_value**) {
-    sqlite3_result_error(ctx,
-                         "libsql_vector_idx: vector indexes are not supported by this engine yet (libsql-cpp keeps "
-                         "no DiskANN index); nothing was written. Drop the index or write to this table with libSQL",
-                         -1);
+void vector_index_marker(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_error(ctx, vector_index_unsupported, -1); }
+
+char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// Skips spaces and comments; then, if the next word is `word` (any case), skips it too.
+bool next_word(std::string_view s, std::size_t& i, std::string_view word) noexcept {
+    for (;;) {
+        while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) ++i;
+        if (s.substr(i, 2) == "--") {
+            while (i < s.size() && s[i] != '\n') ++i;
+        } else if (s.substr(i, 2) == "/*") {
+            const std::size_t end = s.find("*/", i + 2);
+            i = end == std::string_view::npos ? s.size() : end + 2;
+        } else {
+            break;
+        }
+    }
+    if (s.size() - i < word.size()) return false;
+    for (std::size_t k = 0; k < word.size(); ++k)
+        if (lower(s[i + k]) != word[k]) return false;
+    const std::size_t after = i + word.size();
+    if (after < s.size() && (std::isalnum(static_cast<unsigned char>(s[after])) || s[after] == '_')) return false;
+    i = after;
+    return true;
 }
 
 } // namespace
+
+bool creates_vector_index(std::string_view sql) noexcept {
+    std::size_t i = 0;
+    if (!next_word(sql, i, "create")) return false;
+    (void)next_word(sql, i, "unique");
+    if (!next_word(sql, i, "index")) return false;
+    constexpr std::string_view marker = "libsql_vector_idx";
+    for (; i + marker.size() <= sql.size(); ++i) {
+        std::size_t k = 0;
+        while (k < marker.size() && lower(sql[i + k]) == marker[k]) ++k;
+        if (k == marker.size()) return true;
+    }
+    return false;
+}
 
 int register_vector_functions(sqlite3* db) noexcept {
     using fn = void (*)(sqlite3_context*, int, sqlite3_value**);
