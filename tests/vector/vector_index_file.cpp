@@ -6,6 +6,7 @@
 #include "libsql/error.hpp"
 #include "libsql/vector.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -50,6 +51,50 @@ int main(int argc, char** argv) {
     const int nearest = c.query_value<int>("SELECT id FROM t NOT INDEXED ORDER BY vector_distance_cos(emb, ?) LIMIT 1",
                                            libsql::f32_vector{{3, 4, 5}});
     check(nearest == 3, "exact nearest neighbour by vector_distance_cos: id " + std::to_string(nearest));
+    // vector_top_k over libSQL's graph: the small one exhaustively, the bigger one against brute force and libSQL
+    {
+        std::vector<int> top, brute;
+        for (auto r : c.query("SELECT id FROM vector_top_k('t_idx', vector32('[3,4,5]'), 5)")) top.push_back(r.get<int>(0));
+        for (auto r : c.query("SELECT id FROM t NOT INDEXED ORDER BY vector_distance_cos(emb, vector32('[3,4,5]')), id LIMIT 5"))
+            brute.push_back(r.get<int>(0));
+        check(top == brute, "vector_top_k('t_idx', [3,4,5], 5) is the exact top 5");
+        std::vector<int> joined;
+        for (auto r : c.query("SELECT t.id FROM vector_top_k('t_idx', vector32('[3,4,5]'), 5) AS v JOIN t ON t.rowid = v.id"))
+            joined.push_back(r.get<int>(0));
+        std::sort(joined.begin(), joined.end());
+        std::sort(top.begin(), top.end());
+        check(joined == top, "vector_top_k joined with its table, libSQL's documented form");
+        double ours = 0, theirs = 0;
+        int queries = 0;
+        for (auto q : c.query("SELECT v, libsql_ids FROM queries ORDER BY q")) {
+            const libsql::blob v = q.get<libsql::blob>(0);
+            const std::string libsql_ids = "," + q.get<std::string>(1) + ",";
+            std::vector<int> truth;
+            for (auto r : c.query("SELECT id FROM r NOT INDEXED ORDER BY vector_distance_cos(emb, ?) LIMIT 10", v)) truth.push_back(r.get<int>(0));
+            std::vector<int> got;
+            for (auto r : c.query("SELECT id FROM vector_top_k('r_idx', ?, 10)", v)) got.push_back(r.get<int>(0));
+            for (int id : truth) {
+                ours += std::find(got.begin(), got.end(), id) != got.end() ? 1 : 0;
+                theirs += libsql_ids.find("," + std::to_string(id) + ",") != std::string::npos ? 1 : 0;
+            }
+            ++queries;
+        }
+        ours /= 10.0 * queries;
+        theirs /= 10.0 * queries;
+        check(queries == 20 && ours >= 0.9 && ours >= theirs - 0.05,
+              "recall@10 of vector_top_k over libSQL's 1500-node index: libsql-cpp " + std::to_string(ours) +
+                  ", libSQL " + std::to_string(theirs));
+        for (const char* bad : {"SELECT id FROM vector_top_k('nope', vector32('[1,2,3]'), 1)",
+                                "SELECT id FROM vector_top_k('t_idx', vector32('[1,2]'), 1)",
+                                "SELECT id FROM vector_top_k('t_idx', vector32('[1,2,3]'), 0)"}) {
+            try {
+                (void)c.query_value<int>(bad);
+                check(false, std::string("error for ") + bad);
+            } catch (const libsql::error& e) {
+                check(true, std::string("error for ") + bad + " -> " + std::string(e.what()).substr(0, 80));
+            }
+        }
+    }
     refused(c, "INSERT INTO t VALUES (1000, vector32('[1,2,3]'), 'new')");
     refused(c, "REPLACE INTO t VALUES (1, vector32('[1,2,3]'), 'new')");
     refused(c, "UPDATE t SET emb = vector32('[0,0,1]') WHERE id = 1");

@@ -27,6 +27,21 @@ db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, emb F32_BLOB(3), note TEXT);" +
 for (let i = 0; i < rows; i++) db.prepare("INSERT INTO t VALUES (?, vector32(?), 'n')").run([i, `[${i},${i + 1},${i + 2}]`]);
 const before = top(db);
 if (before.length !== rows) fail(`libSQL's own index answers ${before.length} of ${rows}`);
+// A bigger graph for the search: random vectors, libSQL's own answers stored beside them for the checker.
+let seed = 7;
+const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+const vec = (d) => "[" + Array.from({ length: d }, () => (rnd() * 2 - 1).toFixed(5)).join(",") + "]";
+db.exec("CREATE TABLE r(id INTEGER PRIMARY KEY, emb F32_BLOB(32));" +
+        "CREATE INDEX r_idx ON r(libsql_vector_idx(emb, 'metric=cosine', 'compress_neighbors=float8', 'max_neighbors=24'));" +
+        "CREATE TABLE queries(q INTEGER PRIMARY KEY, v BLOB, libsql_ids TEXT);");
+db.exec("BEGIN");
+for (let i = 1; i <= 1500; i++) db.prepare("INSERT INTO r VALUES (?, vector32(?))").run([i, vec(32)]);
+db.exec("COMMIT");
+for (let i = 0; i < 20; i++) {
+  const v = db.prepare("SELECT vector32(?)").raw().get([vec(32)])[0];
+  const ids = db.prepare("SELECT id FROM vector_top_k('r_idx', ?, 10)").raw().all([v]).map((r) => r[0]);
+  db.prepare("INSERT INTO queries VALUES (?, ?, ?)").run([i, v, ids.join(",")]);
+}
 db.close();
 
 try {

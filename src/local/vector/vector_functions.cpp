@@ -209,7 +209,7 @@ int register_vector_functions(sqlite3* db) noexcept {
                                                   nullptr, e.f, nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) return rc;
     }
-    return SQLITE_OK;
+    return register_vector_top_k(db);
 }
 
 } // namespace libsql::vec

@@ -11,8 +11,11 @@ struct sqlite3;
 
 namespace libsql::vec {
 
-/// Returns the SQLite result code of the first registration that failed, or SQLITE_OK.
+/// Returns the SQLite result code of the first registration that failed, or SQLITE_OK. Includes vector_top_k.
 int register_vector_functions(sqlite3* db) noexcept;
+
+/// vector_top_k(index, query, k), read-only over a libSQL-built index (vector_top_k.cpp).
+int register_vector_top_k(sqlite3* db) noexcept;
 
 /// True for CREATE [UNIQUE] INDEX ... libsql_vector_idx(...): the engine would make a plain expression index
 /// (without libSQL's shadow tables) that libSQL cannot write to afterwards, so the local layer refuses it.
