@@ -17,3 +17,4 @@
 #include "libsql/transaction.hpp"
 #include "libsql/types.hpp"
 #include "libsql/value.hpp"
+#include "libsql/vector.hpp"

@@ -1,4 +1,5 @@
 #include "local/local.hpp"
+#include "local/vector/vector_functions.hpp"
 
 #include "libsql/hooks.hpp"
 
@@ -130,6 +131,9 @@ local_connection::local_connection(const std::string& path, const connect_option
     }
     sqlite3_commit_hook(db, commit_trampoline, h_.get());
     sqlite3_rollback_hook(db, rollback_trampoline, h_.get());
+    // libSQL's vector functions (docs/VECTOR.md), on every connection: local, the server's and replicas'.
+    if (const int vrc = vec::register_vector_functions(db); vrc != SQLITE_OK)
+        throw_result_code(vrc, std::string("registering the vector functions: ") + sqlite3_errmsg(db) + " (opening '" + path + "')", error_info{});
     if (options.enable_load_extension) enable_load_extension(true);
 }
 
@@ -152,6 +156,10 @@ std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sq
         h_->rethrow_pending();
     }
     if (!st) throw usage_error("empty SQL: there is no statement to run", error_info{0, {}, std::string(sql), transport::local, where});
+    if (vec::creates_vector_index(sql)) {
+        sqlite3_finalize(st);
+        throw_result_code(SQLITE_ERROR, vec::vector_index_unsupported, error_info{SQLITE_ERROR, {}, std::string(sql), transport::local, where});
+    }
     auto out = std::make_shared<local_statement>(h_, st, where);
     const char* end = sql.data() + sql.size();
     if (single && tail && !blank(tail, end)) {
@@ -188,6 +196,10 @@ void local_connection::execute_batch(std::string_view sql, libsql::source_locati
         }
         p = tail ? tail : end;
         if (!st) continue;  // a comment
+        if (vec::creates_vector_index(this_sql)) {
+            sqlite3_finalize(st);
+            throw_result_code(SQLITE_ERROR, vec::vector_index_unsupported, error_info{SQLITE_ERROR, {}, std::string(this_sql), transport::local, where});
+        }
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         }
         if (rc != SQLITE_DONE || h_->pending) {

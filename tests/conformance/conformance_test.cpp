@@ -11,6 +11,7 @@
 #include "libsql/pool.hpp"
 #include "libsql/pragma.hpp"
 #include "libsql/types.hpp"
+#include "libsql/vector.hpp"
 
 #include "support/processes.hpp"
 
@@ -141,6 +142,8 @@ struct capabilities {
     /// connect_options::encryption_key encrypts the local file (docs/ENCRYPTION.md); without: libsql::unsupported at
     /// open (a server's encryption is its own: remote_encryption_key).
     bool encryption_at_rest = true;
+    /// libSQL's vector functions (vector32, vector_distance_cos, ...) with libSQL's bytes and errors.
+    bool libsql_vectors = true;
 };
 
 capabilities capabilities_of(kind k) {
@@ -169,6 +172,7 @@ capabilities capabilities_of(kind k) {
         c.connection_state = true;            // the one shared connection keeps it (for every client)
         c.exact_doubles = false;              // tursodb 0.6.0 answers 123456789.12345679 as 123456789.1234568
         c.libsql_dialect = false;             // tursodb's own parser: neither RANDOM ROWID nor ALTER COLUMN ... TO
+        c.libsql_vectors = false;             // tursodb has its own vector engine; not held to libSQL's bytes here
         break;
     case kind::replica:  // reads on a local file, writes to the primary over Hrana
         // Writes bypass the local engine, so hooks, extensions and limits set on it would silently not apply to
@@ -1769,6 +1773,49 @@ TEST_P(conformance, libsql_alter_column_to) {
 std::string param_name(const ::testing::TestParamInfo<kind>& info) { return kind_name(info.param); }
 
 const auto all_transports = ::testing::Values(kind::local, kind::remote, kind::tursodb, kind::replica);
+
+// ================================================================================================================
+// libSQL vectors: the SQL functions run in whichever engine serves the connection (local, `libsql serve`'s, the
+// replica's local file), the C++ vector types bind and read on every transport. The expected bytes are libSQL's
+// (tests/vector/vector_compat checks them against npm libsql).
+
+TEST_P(conformance, vector_functions_give_libsqls_bytes) {
+    REQUIRE_CAPABILITY(libsql_vectors);
+    auto hex = [&](const char* sql) { return conn.query_value<std::string>(std::string("SELECT hex(") + sql + ")"); };
+    EXPECT_EQ(hex("vector32('[1,2]')"), "0000803F00000040");
+    EXPECT_EQ(hex("vector64('[1,2]')"), "000000000000F03F000000000000004002");
+    EXPECT_EQ(hex("vector16('[1,2]')"), "003C004005");
+    EXPECT_EQ(hex("vectorb16('[1,2]')"), "803F004006");
+    EXPECT_EQ(hex("vector1bit('[1,-2,3]')"), "050D03");
+    EXPECT_EQ(conn.query_value<std::string>("SELECT vector_extract(vector8('[1,2,3]'))"), "[1,1.99608,3]");
+    EXPECT_EQ(conn.query_value<double>("SELECT vector_distance_cos('[1,2]', '[3,4]')"), 0.01613008975982666);
+    EXPECT_EQ(conn.query_value<double>("SELECT vector_distance_l2('[1,2]', '[3,4]')"), 2.8284270763397217);
+    try {
+        (void)conn.query_value<double>("SELECT vector_distance_cos(vector64('[1,2]'), '[1,2]')");
+        FAIL() << "no throw";
+    } catch (const libsql::error& e) {
+        EXPECT_EQ(e.code(), 1);
+        EXPECT_NE(std::string(e.what()).find("vector_distance: vectors must have the same type: 2 != 1"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)conn.query_value<std::string>("SELECT hex(vector32('[1,'))"), libsql::error);
+}
+
+TEST_P(conformance, vectors_bind_store_and_rank) {
+    REQUIRE_CAPABILITY(libsql_vectors);
+    conn.execute("CREATE TABLE emb(id INTEGER PRIMARY KEY, v F32_BLOB(3), w F64_BLOB(2))");
+    const std::vector<std::vector<float>> vs{{1, 0, 0}, {0, 1, 0}, {0.8f, 0.2f, 0}};
+    for (int i = 0; i < 3; ++i)
+        conn.execute("INSERT INTO emb VALUES (?, ?, ?)", i, libsql::f32_vector{vs[static_cast<std::size_t>(i)]},
+                     libsql::f64_vector{{0.1 * i, 1e300}});
+    std::vector<int> order;
+    for (auto r : conn.query("SELECT id FROM emb ORDER BY vector_distance_cos(v, ?)", std::vector<float>{1, 0.1f, 0}))
+        order.push_back(r.get<int>(0));
+    EXPECT_EQ(order, (std::vector<int>{0, 2, 1}));
+    EXPECT_EQ(conn.query_value<std::vector<float>>("SELECT v FROM emb WHERE id = 2"), vs[2]);
+    EXPECT_EQ(conn.query_value<libsql::f64_vector>("SELECT w FROM emb WHERE id = 1").values, (std::vector<double>{0.1, 1e300}));
+    EXPECT_EQ(conn.query_value<std::vector<float>>("SELECT vector16(v) FROM emb WHERE id = 0"), vs[0]);
+    EXPECT_THROW((void)conn.query_value<std::vector<float>>("SELECT x'000909'"), libsql::conversion_error);
+}
 
 INSTANTIATE_TEST_SUITE_P(transports, conformance, all_transports, param_name);
 INSTANTIATE_TEST_SUITE_P(transports, conformance_people, all_transports, param_name);

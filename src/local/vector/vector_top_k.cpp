@@ -1,0 +1,310 @@
+// vector_top_k(index, query, k): a read-only search of a libSQL DiskANN index that libSQL built (its
+// <index>_shadow table and libsql_vector_meta_shadow row, docs/VECTOR.md), as an eponymous virtual table with one
+// column, id (the row's rowid), like libSQL's. Our own greedy beam search over libSQL's graph: candidates ranked
+// by the neighbour vectors stored in each node block, visited nodes by their exact vector. libsql-cpp does not
+// maintain such indexes (writes to their tables are refused), so this answers for files libSQL wrote.
+#include "local/vector/vector_functions.hpp"
+
+#include "core/vector_format.hpp"
+#include "local/vector/vector_distance.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace libsql::vec {
+namespace {
+
+struct index_layout {
+    int version = 3;
+    int metric = 1; // 1 cosine, 2 l2
+    std::size_t block = 0;
+    vtype node_type = vtype::f32, edge_type = vtype::f32;
+    std::uint32_t dims = 0;
+    std::size_t node_meta = 16, node_vec = 0, edge_vec = 0, max_edges = 0, edge_meta_at = 0;
+    std::size_t search_l = 200;
+};
+
+std::uint64_t le64(const std::uint8_t* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+    return v;
+}
+
+std::size_t payload_size(vtype t, std::uint32_t dims) {
+    switch (t) {
+    case vtype::f32: return std::size_t{dims} * 4;
+    case vtype::f64: return std::size_t{dims} * 8;
+    case vtype::f16:
+    case vtype::bf16: return std::size_t{dims} * 2;
+    case vtype::bit1: return (std::size_t{dims} + 7) / 8;
+    case vtype::f8: return (std::size_t{dims} + 3) / 4 * 4 + 8;
+    }
+    return 0;
+}
+
+std::string quoted(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    return out + "\"";
+}
+
+[[noreturn]] void fail(std::string m) { throw vector_error{std::move(m), false}; }
+
+/// A statement finalised on scope exit.
+struct stmt {
+    sqlite3_stmt* st = nullptr;
+    stmt(sqlite3* db, const std::string& sql) {
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+            fail(std::string("vector index(search): ") + sqlite3_errmsg(db));
+    }
+    ~stmt() { sqlite3_finalize(st); }
+    stmt(const stmt&) = delete;
+    stmt& operator=(const stmt&) = delete;
+};
+
+index_layout read_layout(sqlite3* db, const std::string& name) {
+    stmt meta(db, "SELECT metadata FROM libsql_vector_meta_shadow WHERE name = ?");
+    sqlite3_bind_text(meta.st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(meta.st) != SQLITE_ROW) fail("vector index(search): failed to parse vector index parameters");
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(meta.st, 0));
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(meta.st, 0));
+    index_layout l;
+    std::uint64_t block = 0, compress = 0, type = 0;
+    for (std::size_t i = 0; p && i + 9 <= n; i += 9) {
+        const std::uint64_t v = le64(p + i + 1);
+        switch (p[i]) {
+        case 1: l.version = static_cast<int>(v); break;
+        case 3: type = v; break;
+        case 4: l.dims = static_cast<std::uint32_t>(v); break;
+        case 5: l.metric = static_cast<int>(v); break;
+        case 6: block = v; break;
+        case 9: l.search_l = v ? static_cast<std::size_t>(v) : 200; break;
+        case 11: compress = v; break;
+        default: break;
+        }
+    }
+    if (block <= 128) block <<= 9; // libSQL's old unit (512 bytes) for small values
+    if (type < 1 || type > 6 || compress > 6 || l.dims == 0 || l.dims > max_dims || block == 0 || block > (1u << 27) ||
+        (l.metric != 1 && l.metric != 2))
+        fail("vector index(search): failed to parse vector index parameters");
+    l.block = static_cast<std::size_t>(block);
+    l.node_type = static_cast<vtype>(type);
+    l.edge_type = compress ? static_cast<vtype>(compress) : l.node_type;
+    l.node_meta = l.version <= 2 ? 10 : 16;
+    l.node_vec = payload_size(l.node_type, l.dims);
+    l.edge_vec = payload_size(l.edge_type, l.dims);
+    if (l.block < l.node_meta + l.node_vec + l.edge_vec + 16) fail("vector index(search): block too small for its vectors");
+    l.max_edges = (l.block - l.node_meta - l.node_vec) / (l.edge_vec + 16);
+    l.edge_meta_at = l.node_meta + l.node_vec + l.max_edges * l.edge_vec;
+    return l;
+}
+
+/// A vector stored in a block (no type trailer there) as float32.
+std::vector<float> stored_as_f32(const std::uint8_t* p, vtype t, std::uint32_t dims) {
+    std::vector<std::uint8_t> blob(p, p + payload_size(t, dims));
+    if (t == vtype::bit1) {
+        if (blob.size() % 2 == 0) blob.push_back(0);
+        blob.push_back(static_cast<std::uint8_t>(8 * (blob.size() + 1) - dims));
+    } else if (t == vtype::f8) {
+        blob.push_back(0);
+        blob.push_back(static_cast<std::uint8_t>((dims + 3) / 4 * 4 - dims));
+    }
+    if (t != vtype::f32) blob.push_back(static_cast<std::uint8_t>(t));
+    vector_data v = decode_blob(blob);
+    if (v.type != vtype::f32) v = convert(v, vtype::f32);
+    return std::move(v.f32);
+}
+
+float distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) {
+    const auto* x = reinterpret_cast<const std::uint8_t*>(a.data());
+    const auto* y = reinterpret_cast<const std::uint8_t*>(b.data());
+    return l.metric == 2 ? distance_l2_f32(x, y, l.dims) : distance_cos_f32(x, y, l.dims);
+}
+
+struct candidate {
+    float dist;
+    std::int64_t rowid;
+    bool visited;
+};
+
+/// The search: returns up to k rowids, nearest first.
+std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_value* query, std::int64_t k) {
+    const index_layout l = read_layout(db, name);
+    vector_data q = sqlite3_value_type(query) == SQLITE_BLOB
+                        ? decode_blob({static_cast<const std::uint8_t*>(sqlite3_value_blob(query)),
+                                       static_cast<std::size_t>(sqlite3_value_bytes(query))})
+                        : parse_text(reinterpret_cast<const char*>(sqlite3_value_text(query)), vtype::f32);
+    if (q.dims != l.dims)
+        fail("vector index(search): dimensions are different: " + std::to_string(q.dims) + " != " + std::to_string(l.dims));
+    if (q.type != vtype::f32) q = convert(q, vtype::f32);
+    const std::string shadow = quoted(name + "_shadow");
+    stmt first(db, "SELECT index_key FROM " + shadow + " LIMIT 1");
+    if (sqlite3_step(first.st) != SQLITE_ROW) return {};
+    stmt load(db, "SELECT data FROM " + shadow + " WHERE index_key = ?");
+    auto block_of = [&](std::int64_t rowid, std::vector<std::uint8_t>& out) {
+        sqlite3_reset(load.st);
+        sqlite3_bind_int64(load.st, 1, rowid);
+        if (sqlite3_step(load.st) != SQLITE_ROW) return false;
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(load.st, 0));
+        const auto n = static_cast<std::size_t>(sqlite3_column_bytes(load.st, 0));
+        if (!p || n < l.block) fail("vector index(search): node block of row " + std::to_string(rowid) + " is truncated");
+        out.assign(p, p + l.block);
+        return true;
+    };
+    const std::size_t width = std::max<std::size_t>(l.search_l, static_cast<std::size_t>(std::min<std::int64_t>(k, 100000)));
+    std::vector<candidate> cands;
+    std::vector<std::pair<float, std::int64_t>> found;
+    std::unordered_set<std::int64_t> seen;
+    std::vector<std::uint8_t> block;
+    const std::int64_t start = sqlite3_column_int64(first.st, 0);
+    if (!block_of(start, block)) return {};
+    cands.push_back({distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), start, false});
+    seen.insert(start);
+    for (;;) {
+        auto next = std::find_if(cands.begin(), cands.end(), [](const candidate& c) { return !c.visited; });
+        if (next == cands.end()) break;
+        next->visited = true;
+        const std::int64_t id = next->rowid;
+        if (!block_of(id, block)) continue; // a dangling edge: libSQL may leave one after a delete
+        found.emplace_back(distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), id);
+        const std::size_t edges = std::min<std::size_t>(static_cast<std::size_t>(block[8] | block[9] << 8), l.max_edges);
+        for (std::size_t e = 0; e < edges; ++e) {
+            const auto neighbour = static_cast<std::int64_t>(le64(block.data() + l.edge_meta_at + e * 16 + 8));
+            if (!seen.insert(neighbour).second) continue;
+            const float d = distance(l, q.f32, stored_as_f32(block.data() + l.node_meta + l.node_vec + e * l.edge_vec, l.edge_type, l.dims));
+            const candidate c{d, neighbour, false};
+            cands.insert(std::upper_bound(cands.begin(), cands.end(), c, [](const candidate& a, const candidate& b) {
+                             return a.dist < b.dist || (a.dist == b.dist && a.rowid < b.rowid);
+                         }), c);
+            if (cands.size() > width) cands.pop_back();
+        }
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::int64_t> out;
+    for (std::size_t i = 0; i < found.size() && static_cast<std::int64_t>(i) < k; ++i) out.push_back(found[i].second);
+    return out;
+}
+
+struct top_k_vtab : sqlite3_vtab {
+    sqlite3* db = nullptr;
+};
+struct top_k_cursor : sqlite3_vtab_cursor {
+    std::vector<std::int64_t> ids;
+    std::size_t at = 0;
+};
+
+int connect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** out, char** err) {
+    const int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id INTEGER, idx HIDDEN, q HIDDEN, k HIDDEN)");
+    if (rc != SQLITE_OK) return rc;
+    auto* t = new (std::nothrow) top_k_vtab();
+    if (!t) return SQLITE_NOMEM;
+    t->db = db;
+    *out = t;
+    (void)err;
+    return SQLITE_OK;
+}
+int disconnect(sqlite3_vtab* t) {
+    delete static_cast<top_k_vtab*>(t);
+    return SQLITE_OK;
+}
+
+int best_index(sqlite3_vtab*, sqlite3_index_info* info) {
+    int where[3] = {-1, -1, -1};
+    for (int i = 0; i < info->nConstraint; ++i) {
+        const auto& c = info->aConstraint[i];
+        if (c.iColumn >= 1 && c.iColumn <= 3 && c.op == SQLITE_INDEX_CONSTRAINT_EQ && c.usable) where[c.iColumn - 1] = i;
+    }
+    if (where[0] < 0 || where[1] < 0 || where[2] < 0) return SQLITE_CONSTRAINT; // all three arguments are required
+    for (int a = 0; a < 3; ++a) {
+        info->aConstraintUsage[where[a]].argvIndex = a + 1;
+        info->aConstraintUsage[where[a]].omit = 1;
+    }
+    info->estimatedCost = 1000;
+    return SQLITE_OK;
+}
+
+int open_cursor(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+    auto* c = new (std::nothrow) top_k_cursor();
+    if (!c) return SQLITE_NOMEM;
+    *out = c;
+    return SQLITE_OK;
+}
+int close_cursor(sqlite3_vtab_cursor* c) {
+    delete static_cast<top_k_cursor*>(c);
+    return SQLITE_OK;
+}
+
+int filter(sqlite3_vtab_cursor* base, int, const char*, int argc, sqlite3_value** argv) {
+    auto* c = static_cast<top_k_cursor*>(base);
+    auto* t = static_cast<top_k_vtab*>(base->pVtab);
+    auto set_error = [&](const std::string& m) {
+        sqlite3_free(t->zErrMsg);
+        t->zErrMsg = sqlite3_mprintf("%s", m.c_str());
+        return SQLITE_ERROR;
+    };
+    try {
+        c->ids.clear();
+        c->at = 0;
+        if (argc != 3) return set_error("vector_top_k: expects (index name, query vector, k)");
+        if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) return set_error("vector_top_k: the index name must be text");
+        if (sqlite3_value_type(argv[2]) != SQLITE_INTEGER || sqlite3_value_int64(argv[2]) <= 0)
+            return set_error("vector_top_k: k must be a positive integer");
+        const std::string name = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+        c->ids = search(t->db, name, argv[1], sqlite3_value_int64(argv[2]));
+        return SQLITE_OK;
+    } catch (const vector_error& e) {
+        return e.nomem ? SQLITE_NOMEM : set_error(e.message);
+    } catch (const std::bad_alloc&) {
+        return SQLITE_NOMEM;
+    }
+}
+int next(sqlite3_vtab_cursor* c) {
+    ++static_cast<top_k_cursor*>(c)->at;
+    return SQLITE_OK;
+}
+int eof(sqlite3_vtab_cursor* base) {
+    auto* c = static_cast<top_k_cursor*>(base);
+    return c->at >= c->ids.size();
+}
+int column(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int col) {
+    auto* c = static_cast<top_k_cursor*>(base);
+    if (col == 0) sqlite3_result_int64(ctx, c->ids[c->at]);
+    return SQLITE_OK;
+}
+int rowid(sqlite3_vtab_cursor* base, sqlite3_int64* out) {
+    *out = static_cast<sqlite3_int64>(static_cast<top_k_cursor*>(base)->at);
+    return SQLITE_OK;
+}
+
+} // namespace
+
+int register_vector_top_k(sqlite3* db) noexcept {
+    static const sqlite3_module module = [] {
+        sqlite3_module m;
+        std::memset(&m, 0, sizeof m);
+        m.iVersion = 0;
+        m.xConnect = connect; // no xCreate: eponymous only, as libSQL's
+        m.xBestIndex = best_index;
+        m.xDisconnect = disconnect;
+        m.xOpen = open_cursor;
+        m.xClose = close_cursor;
+        m.xFilter = filter;
+        m.xNext = next;
+        m.xEof = eof;
+        m.xColumn = column;
+        m.xRowid = rowid;
+        return m;
+    }();
+    return sqlite3_create_module_v2(db, "vector_top_k", &module, nullptr, nullptr);
+}
+
+} // namespace libsql::vec
