@@ -22,8 +22,12 @@ struct service_options {
     std::chrono::milliseconds stream_expiry{10'000};       ///< idle streams are rolled back and freed after this
     std::optional<std::string> self_url;                   ///< returned as base_url when set
     std::optional<std::string> jwt_public_key;             ///< raw 32-byte Ed25519 public key; none: no auth
-    std::size_t max_stored_sql = 50;                       ///< store_sql limits, as sqld
-    std::size_t max_stored_sql_bytes = 5 * 1024;
+    /// store_sql limits, as sqld (libsql-server/src/hrana): per HTTP stream 50 texts of at most 5 kB (5000 bytes)
+    /// each; per WebSocket session 150 texts, no size limit per text (the message size limit applies).
+    std::size_t max_stored_sql = 50;
+    std::size_t max_stored_sql_bytes = 5'000;
+    std::size_t max_stored_sql_ws = 150;
+    std::size_t max_stored_sql_bytes_ws = static_cast<std::size_t>(-1);
     /// Serve the legacy Turso sync protocol (GET /info, /export, /sync) from the WAL. Every connection then runs
     /// with wal_autocheckpoint=0 and the service checkpoints itself (see docs/SERVER.md). Off for ":memory:",
     /// "file:" URIs and databases that cannot use WAL.
