@@ -25,6 +25,7 @@
 // entries in memory: the HTTP body is built whole before it is sent.
 #include "server/service.hpp"
 
+#include "hrana/protobuf.hpp"
 #include "hrana/protocol.hpp"
 #include "libsql/hooks.hpp"
 #include "remote/remote.hpp"  // the SQL keyword scanner: which statements are INSERTs
@@ -1002,8 +1003,8 @@ namespace {
 
 class ws_session_impl final : public ws_session {
 public:
-    ws_session_impl(std::shared_ptr<core> c, int version)
-        : c_(std::move(c)), version_(version), store_(c_->opts.max_stored_sql_ws, c_->opts.max_stored_sql_bytes_ws) {
+    ws_session_impl(std::shared_ptr<core> c, int version, encoding enc)
+        : c_(std::move(c)), version_(version), enc_(enc), store_(c_->opts.max_stored_sql_ws, c_->opts.max_stored_sql_bytes_ws) {
         std::lock_guard lk(c_->sessions_m);
         c_->sessions.insert(this);
     }
@@ -1031,7 +1032,7 @@ public:
             return out;
         }
         try {
-            auto msg = hrana::parse_ws_client_msg(text);
+            auto msg = enc_ == encoding::protobuf ? hrana::protobuf::parse_ws_client_msg(text) : hrana::parse_ws_client_msg(text);
             if (auto* hello = std::get_if<hrana::ws_hello>(&msg)) {
                 on_hello(*hello, out);
                 return out;
@@ -1049,7 +1050,7 @@ public:
             } catch (const libsql::error& e) {
                 reply = hrana::ws_response_error{req.request_id, to_hrana(e)};  // e.g. a connection that cannot open
             }
-            hrana::serialize(reply, out.emplace_back());
+            write(reply, out);
         } catch (const hrana::protocol_violation&) {
             closed_ = true;
             out.clear();
@@ -1080,14 +1081,19 @@ private:
         const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key)
                                                 : detail::jwt_check{access::full, {}, {}};
         if (r.granted == access::denied) {
-            hrana::serialize(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out.emplace_back());
+            write(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out);
             closed_ = true;
             return;
         }
         access_ = r.granted;
         expires_ = r.expires;
         hello_ = true;
-        hrana::serialize(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out.emplace_back());
+        write(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out);
+    }
+
+    void write(const hrana::ws_server_msg& m, std::vector<std::string>& out) const {
+        if (enc_ == encoding::protobuf) hrana::protobuf::serialize(m, out.emplace_back());
+        else hrana::serialize(m, out.emplace_back());
     }
 
     /// A session lives longer than its token: once the token expires, requests fail until a hello brings a new one.
@@ -1179,6 +1185,7 @@ private:
 
     std::shared_ptr<core> c_;
     int version_;
+    encoding enc_;
     request_interrupt stop_;  ///< before streams_: they point to it
     mutable std::mutex m_;
     bool closed_ = false;
@@ -1256,14 +1263,14 @@ private:
 } // namespace
 
 http_reply service::pipeline(int version, std::string_view body, std::string_view authorization_header,
-                             request_interrupt* stop) {
+                             request_interrupt* stop, encoding enc) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
     if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
     hrana::pipeline_request req;
     try {
-        req = hrana::parse_pipeline_request(body);
+        req = enc == encoding::protobuf ? hrana::protobuf::parse_pipeline_request(body) : hrana::parse_pipeline_request(body);
         for (const auto& r : req.requests) {
             if (version < 3 && std::holds_alternative<hrana::get_autocommit_req>(r))
                 throw hrana::protocol_violation("get_autocommit needs Hrana 3: send it to /v3/pipeline");
@@ -1292,21 +1299,27 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     resp.baton = d.finish(s, closed, broken);
     http_reply out;
     try {
-        hrana::serialize(resp, out.body);
+        if (enc == encoding::protobuf) {
+            out.content_type = "application/x-protobuf";
+            hrana::protobuf::serialize(resp, out.body);
+        } else {
+            hrana::serialize(resp, out.body);
+        }
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
     }
     return out;
 }
 
-http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
+http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
+                           encoding enc) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
     if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
     hrana::cursor_request req;
     try {
-        req = hrana::parse_cursor_request(body);
+        req = enc == encoding::protobuf ? hrana::protobuf::parse_cursor_request(body) : hrana::parse_cursor_request(body);
         validate_batch(req.batch, 3);
     } catch (const hrana::protocol_violation& e) {
         return text_reply(400, e.what());
@@ -1327,6 +1340,12 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     hrana::cursor_response_head head{d.finish(s, false, broken), d.c->opts.self_url};
     http_reply out{200, "text/plain", {}};
     try {
+        if (enc == encoding::protobuf) {
+            out.content_type = "application/x-protobuf";
+            hrana::protobuf::serialize_delimited(head, out.body);
+            for (const auto& e : entries) hrana::protobuf::serialize_delimited(e, out.body);
+            return out;
+        }
         hrana::serialize(head, out.body);
         out.body += '\n';
         for (const auto& e : entries) {
@@ -1339,7 +1358,9 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     return out;
 }
 
-std::unique_ptr<ws_session> service::open_ws(int version) { return std::make_unique<ws_session_impl>(impl_->c, version); }
+std::unique_ptr<ws_session> service::open_ws(int version, encoding enc) {
+    return std::make_unique<ws_session_impl>(impl_->c, version, enc);
+}
 
 void service::sweep_expired() {
     auto& d = *impl_;

@@ -28,6 +28,21 @@ if (transport === "http" && encoding === "json") {
 // hrana3 and below only.
 if (transport === "ws" && encoding === "json") subprotocolsV3.delete("hrana3-protobuf");
 
+// What went over the wire, to check that the encoding under test was the one used: request paths (HTTP) and
+// text/binary frames (WebSocket), recorded below hrana-client.
+const seen = { paths: new Set(), text: 0, binary: 0 };
+const realFetch = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+  seen.paths.add(new URL(typeof input === "string" ? input : input.url).pathname);
+  return realFetch(input, init);
+};
+const { default: WebSocket } = await import(path.join(nodeModules, "ws/index.js"));
+const realSend = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data, ...rest) {
+  if (typeof data === "string") seen.text++; else seen.binary++;
+  return realSend.call(this, data, ...rest);
+};
+
 const dir = tempDir();
 const server = await startServer(path.join(dir, "suite.db"));
 const url = transport === "ws" ? server.wsUrl : server.httpUrl;
@@ -39,12 +54,32 @@ async function openHrana() {
 }
 
 async function withHrana(f) {
+  seen.paths.clear();
+  seen.text = 0;
+  seen.binary = 0;
   const c = await openHrana();
   try {
     await c.getVersion();
     await f(c);
   } finally {
     c.close();
+  }
+  checkWire();
+}
+
+/** The encoding under test was the one hrana-client used. */
+function checkWire() {
+  if (transport === "http") {
+    const want = encoding === "protobuf" ? "/v3-protobuf/pipeline" : "/v3/pipeline";
+    assert.ok(seen.paths.has(want), `no request to ${want}: ${[...seen.paths].join(", ")}`);
+    if (seen.paths.has("/v3/cursor") || seen.paths.has("/v3-protobuf/cursor"))
+      assert.ok(seen.paths.has(encoding === "protobuf" ? "/v3-protobuf/cursor" : "/v3/cursor"));
+    for (const other of ["/v2/pipeline", encoding === "protobuf" ? "/v3/pipeline" : "/v3-protobuf/pipeline"])
+      assert.ok(!seen.paths.has(other), `unexpected request to ${other}`);
+  } else if (encoding === "protobuf") {
+    assert.ok(seen.binary > 0 && seen.text === 0, `text frames ${seen.text}, binary frames ${seen.binary}`);
+  } else {
+    assert.ok(seen.text > 0 && seen.binary === 0, `text frames ${seen.text}, binary frames ${seen.binary}`);
   }
 }
 
@@ -58,8 +93,19 @@ const withClient = async (f) => {
 };
 
 const checks = [
-  ["hrana-client speaks Hrana 3 with the expected encoding", () => withHrana(async (c) => {
+  ["hrana-client speaks Hrana 3 with the expected encoding, a cursor too", () => withHrana(async (c) => {
     assert.equal(await c.getVersion(), 3);
+    const s = c.openStream();
+    assert.equal((await s.queryValue("SELECT 1")).value, 1);
+    // A cursor (Hrana 3): the batch runs through v3[-protobuf]/cursor or open_cursor.
+    const b = s.batch(true);
+    const one = b.step().queryValue("SELECT 41 + 1");
+    const rows = b.step().query("SELECT 'x' AS a UNION ALL SELECT 'y'");
+    await b.execute();
+    assert.equal((await one).value, 42);
+    assert.deepEqual((await rows).rows.map((r) => r.a), ["x", "y"]);
+    s.close();
+    if (transport === "http") assert.ok(seen.paths.has(encoding === "protobuf" ? "/v3-protobuf/cursor" : "/v3/cursor"));
   })],
 
   // (a) stale schema on pooled connections. The suite's earlier tests leave a one-column t that many streams read
