@@ -364,6 +364,8 @@ struct core {
         // Before the connection reads anything: its schema, loaded on first use, is at least this current.
         const std::uint64_t epoch = schema_epoch.load(std::memory_order_acquire);
         pooled p{db.connect(), std::make_shared<guard_state>(), epoch};
+        // sqld's default durability ("relaxed"): in WAL mode a commit survives the process, not a power loss.
+        p.conn.execute(opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         if (repl) {
             // Within a generation the WAL only grows: only the service checkpoints (try_checkpoint).
             p.conn.execute("PRAGMA wal_autocheckpoint=0");

@@ -35,6 +35,9 @@ struct service_options {
     std::uint64_t checkpoint_frames = 10'000;  ///< checkpoint, starting a new generation, once the WAL has this many
     std::size_t kept_generations = 4;          ///< ended generations whose frames stay servable to lagging replicas
     std::function<void(std::string_view)> log; ///< replication events (generation changes, problems); may be empty
+    /// PRAGMA synchronous on every connection: NORMAL (false) as sqld's default durability mode "relaxed" (a commit
+    /// in WAL mode survives a crash of the process, not of the machine), or FULL (true, an fsync per commit).
+    bool synchronous_full = false;
 };
 
 /// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,
