@@ -12,8 +12,11 @@
 //
 // Read-only access (a JWT with "a":"ro") is enforced by an authorizer on every stream's connection: statements that
 // would write (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, ATTACH, setting PRAGMAs…) fail to prepare with
-// SQLITE_AUTH and a message that says the token is read-only. The same authorizer notes statements that change
-// connection state (PRAGMA assignments, temporary objects, ATTACH): such connections are closed rather than pooled.
+// SQLITE_AUTH and a message that says the token is read-only. BEGIN IMMEDIATE/EXCLUSIVE look like any BEGIN to an
+// authorizer, so a read-only stream also runs with PRAGMA query_only=1: taking the write lock then fails, and the
+// error is reported as SQLITE_AUTH too. The same authorizer keeps every client away from the file system and from
+// what could corrupt the database (sql_policy.hpp), and notes statements that change connection state (PRAGMA
+// assignments, temporary objects, ATTACH): such connections are closed rather than pooled.
 //
 // BEGIN TRANSACTION READONLY (libsql syntax) runs as BEGIN DEFERRED plus PRAGMA query_only=1; query_only is turned
 // off again as soon as the connection is back in autocommit mode (checked after every statement).
@@ -29,6 +32,7 @@
 #include "libsql/hooks.hpp"
 #include "server/auth.hpp"
 #include "server/replication.hpp"
+#include "server/sql_policy.hpp"
 
 #include <sodium.h>
 
@@ -142,57 +146,8 @@ private:
 };
 
 // ------------------------------------------------------------------------------------------------ connections
-/// What the authorizer of one connection reads and records.
-struct guard_state {
-    bool read_only = false;  ///< the current request's token may only read
-    bool internal = false;   ///< the server's own statements (query_only, describe): neither denied nor recorded
-    bool dirty = false;      ///< the connection's state changed in a way a later stream must not inherit
-    bool protect_wal = false;  ///< replication is on: clients may not checkpoint nor change the journal mode
-};
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-bool read_pragma(std::string_view name) {
-    static constexpr std::array<std::string_view, 9> names{"table_info", "table_xinfo", "index_list",
-                                                           "index_info", "index_xinfo", "foreign_key_list",
-                                                           "integrity_check", "quick_check", "foreign_key_check"};
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-authorizer_result authorize(guard_state& g, const authorizer_request& r) {
-    if (g.internal) return authorizer_result::allow;
-    using A = authorizer_action;
-    bool writes = false;
-    switch (r.action) {
-    case A::select: case A::read: case A::function: case A::transaction: case A::savepoint: case A::recursive:
-        return authorizer_result::allow;
-    case A::pragma:
-        // The replication log relies on a WAL that only the service checkpoints (generations, docs/SERVER.md).
-        if (g.protect_wal) {
-            const std::string_view name = r.arg1.value_or("");
-            if (iequal(name, "wal_checkpoint") || (r.arg2 && (iequal(name, "wal_autocheckpoint") || iequal(name, "journal_mode"))))
-                return authorizer_result::deny;
-        }
-        if (!r.arg2) return authorizer_result::allow;
-        if (read_pragma(r.arg1.value_or(""))) return authorizer_result::allow;
-        g.dirty = true;
-        writes = true;
-        break;
-    case A::create_temp_index: case A::create_temp_table: case A::create_temp_trigger: case A::create_temp_view:
-    case A::attach: case A::detach:
-        g.dirty = true;
-        writes = true;
-        break;
-    default:
-        writes = true;
-        break;
-    }
-    return writes && g.read_only ? authorizer_result::deny : authorizer_result::allow;
-}
+using detail::guard_state;
+using detail::iequal;
 
 class ws_session_impl;
 class db_stream;
@@ -263,6 +218,7 @@ struct pooled {
 /// What the service and its WebSocket sessions share (sessions may outlive nothing, but hold it anyway).
 struct core {
     service_options opts;
+    std::shared_ptr<const detail::sql_policy> policy;  ///< before db: every connection's authorizer reads it
     libsql::database db;
     std::atomic<bool> shut{false};
     std::atomic<bool> halting{false};  ///< interrupt_running() was called: no statement may start any more
@@ -280,7 +236,9 @@ struct core {
     std::mutex keeper_m;
     libsql::connection keeper;
 
-    explicit core(service_options o) : opts(std::move(o)), db(opts.path, make_options()) {
+    explicit core(service_options o)
+        : opts(std::move(o)), policy(std::make_shared<const detail::sql_policy>(detail::make_sql_policy(opts.attach_dir))),
+          db(opts.path, make_options()) {
         if (replicable_path(opts)) {
             // Before any connection reads the database (and recovers a WAL left by a crash).
             repl = std::make_unique<replication_log>(replication_options{
@@ -351,7 +309,7 @@ struct core {
             p.conn.execute("PRAGMA wal_autocheckpoint=0");
             p.guard->protect_wal = true;
         }
-        p.conn.authorizer([g = p.guard](const authorizer_request& r) { return authorize(*g, r); });
+        p.conn.authorizer([g = p.guard, pol = policy](const authorizer_request& r) { return detail::authorize(*pol, *g, r); });
         return p;
     }
 
@@ -411,7 +369,7 @@ public:
             std::lock_guard lk(c_->streams_m);
             c_->live_streams.erase(this);
         }
-        if (readonly_txn_) internal_sql("PRAGMA query_only=0");
+        if (readonly_txn_ || query_only_token_) internal_sql("PRAGMA query_only=0");
         c_->release(std::move(p_));
     }
 
@@ -429,7 +387,16 @@ public:
     db_stream(const db_stream&) = delete;
     db_stream& operator=(const db_stream&) = delete;
 
-    void set_access(access a) noexcept { p_.guard->read_only = a == access::read_only; }
+    /// The access of the request about to run. A read-only token's requests run with query_only on, so that
+    /// BEGIN IMMEDIATE/EXCLUSIVE cannot take the write lock (the authorizer cannot tell them from BEGIN).
+    void set_access(access a) noexcept {
+        const bool ro = a == access::read_only;
+        p_.guard->read_only = ro;
+        if (ro == query_only_token_) return;
+        query_only_token_ = ro;
+        if (ro) internal_sql("PRAGMA query_only=1");
+        else if (!readonly_txn_) internal_sql("PRAGMA query_only=0");
+    }
     libsql::connection& conn() noexcept { return p_.conn; }
     /// The interrupt the current request (HTTP) or the whole session (WebSocket) obeys; nullptr: none.
     void set_stop(const request_interrupt* stop) noexcept { stop_ = stop; }
@@ -438,6 +405,7 @@ public:
     hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s) {
         const std::string& sql = store.resolve(s.sql, s.sql_id);
         check_stop();
+        p_.guard->denial.clear();
         try {
             auto r = execute_text(sql, s);
             after_statement();
@@ -451,6 +419,7 @@ public:
     void sequence(const sql_store& store, const std::optional<std::string>& sql_text, const std::optional<std::int32_t>& id) {
         const std::string& sql = store.resolve(sql_text, id);
         check_stop();
+        p_.guard->denial.clear();
         try {
             if (is_begin_readonly(sql)) begin_readonly();
             else p_.conn.execute_batch(sql);
@@ -537,10 +506,22 @@ private:
         return false;
     }
 
+    /// The Hrana error of a failed statement; a refusal by the authorizer says what was refused and why.
     hrana::error described(const libsql::error& e) const {
         auto err = to_hrana(e);
-        if (err.code == "SQLITE_AUTH" && p_.guard->read_only)
+        auto& denial = p_.guard->denial;
+        if (!denial.empty() && (err.code == "SQLITE_AUTH" || contains(err.message, "not authorized"))) {
+            // A refused function fails its prepare with SQLITE_ERROR: report every refusal alike.
+            err.code = "SQLITE_AUTH";
+            err.message = denial + " (" + err.message + ")";
+        } else if (err.code == "SQLITE_AUTH" && p_.guard->read_only) {
             err.message = "this token grants read-only access; the statement would write (" + err.message + ")";
+        } else if (err.code == "SQLITE_READONLY" && query_only_token_) {
+            // query_only stopped a write lock (BEGIN IMMEDIATE/EXCLUSIVE) or a write: the token's doing.
+            err.code = "SQLITE_AUTH";
+            err.message = "this token grants read-only access; the statement would take the write lock (" + err.message + ")";
+        }
+        denial.clear();
         return err;
     }
 
@@ -638,7 +619,7 @@ private:
             if (!p_.conn.is_autocommit()) return;
         } catch (...) {
         }
-        internal_sql("PRAGMA query_only=0");
+        if (!query_only_token_) internal_sql("PRAGMA query_only=0");
         readonly_txn_ = false;
     }
 
@@ -655,6 +636,7 @@ private:
     std::shared_ptr<core> c_;
     pooled p_;
     bool readonly_txn_ = false;
+    bool query_only_token_ = false;  ///< query_only is on because the request's token is read-only
     bool wrote_ = false;  ///< a statement that may write ran since the connection was last in autocommit mode
     const request_interrupt* stop_ = nullptr;
     std::atomic<bool> in_txn_{false};

@@ -31,6 +31,9 @@ struct service_options {
     std::uint64_t checkpoint_frames = 10'000;  ///< checkpoint, starting a new generation, once the WAL has this many
     std::size_t kept_generations = 4;          ///< ended generations whose frames stay servable to lagging replicas
     std::function<void(std::string_view)> log; ///< replication events (generation changes, problems); may be empty
+    /// ATTACH and VACUUM INTO may open files under this folder (canonicalised: no ".." or symlink escape); none:
+    /// both are refused for files (sql_policy.hpp). Must be an existing directory (usage_error otherwise).
+    std::optional<std::string> attach_dir;
 };
 
 /// What a request's credentials allow.

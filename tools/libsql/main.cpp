@@ -43,6 +43,7 @@ struct serve_args {
     std::size_t keep_generations = 4;
     bool no_replication = false;
     double max_request_seconds = 0;
+    std::string attach_dir;
 };
 
 struct host_port {
@@ -119,6 +120,7 @@ int serve(const serve_args& args) {
     };
 
     service_opts.replication = !args.no_replication;
+    if (!args.attach_dir.empty()) service_opts.attach_dir = args.attach_dir;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
     service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
@@ -281,6 +283,10 @@ int main(int argc, char** argv) {
                           "Interrupt an HTTP request still running after this many seconds (0: no limit)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    serve_cmd->add_option("--attach-dir", args.attach_dir,
+                          "Let clients ATTACH (and VACUUM INTO) database files under this folder only; without it, "
+                          "statements that would open or write any other file are refused (SQLITE_AUTH)")
+        ->check(CLI::ExistingDirectory);
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
