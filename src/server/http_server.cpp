@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -418,6 +419,12 @@ struct http_server::impl {
                 method = std::string{req.method_string()};
                 target = std::string{req.target()};
             }
+            if (target_path(req.target()) == "/v3/cursor" && req.method() == http::verb::post) {
+                const bool again = co_await serve_cursor(stream, req, keep_alive);
+                entry.busy = false;
+                if (!again) break;
+                continue;
+            }
             response res = co_await handle(req, stream.socket());
             res.keep_alive(keep_alive && !stopping);
             if (logs(log_level::debug)) {
@@ -543,6 +550,101 @@ struct http_server::impl {
         }
         const auto status = reply.status >= 100 && reply.status <= 999 ? static_cast<unsigned>(reply.status) : 500u;
         co_return make_response(version, http::int_to_status(status), reply.content_type, std::move(reply.body));
+    }
+
+    /// POST /v3/cursor, streamed in a chunked body: the head and the entries leave as they are stepped, a window at
+    /// a time, and the next window is only stepped once the last one is written, so a client that stops reading
+    /// stalls its cursor. A window that cannot be written within the stream expiry drops the connection, which
+    /// rolls the stream back and frees it: a stalled reader cannot hold a transaction (or the write lock) longer
+    /// than an idle stream could. Returns whether the connection may serve another request.
+    asio::awaitable<bool> serve_cursor(beast::tcp_stream& stream, request& req, bool keep_alive) {
+        constexpr std::size_t window = 64 * 1024;
+        const unsigned version = req.version();
+        const auto write_limit = std::max(svc.options().stream_expiry, std::chrono::milliseconds(1000));
+        std::string authorization{req[http::field::authorization]};
+        auto stop = std::make_shared<request_interrupt>();
+        const watch_guard watching = watch(stream.socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
+                                           "/v3/cursor request");
+        std::shared_ptr<cursor_body> body;
+        response refusal;
+        try {
+            auto work = [this, stop, text = std::move(req.body()), auth = std::move(authorization)]() {
+                return svc.open_cursor(text, auth, stop.get());
+            };
+            auto opened = co_await on_pool(std::move(work));
+            if (opened.body) {
+                body = std::move(opened.body);
+            } else {
+                const auto status = opened.refusal.status >= 100 && opened.refusal.status <= 999
+                                        ? static_cast<unsigned>(opened.refusal.status) : 500u;
+                refusal = make_response(version, http::int_to_status(status), opened.refusal.content_type,
+                                        std::move(opened.refusal.body));
+            }
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("cursor request failed: ") + e.what());
+            refusal = make_response(version, http::status::internal_server_error, text_plain,
+                                    std::string("Internal server error: ") + e.what() + "\n");
+        }
+        if (!body) {
+            refusal.keep_alive(keep_alive && !stopping);
+            stream.expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_write(stream, refusal, nothrow_awaitable);
+            (void)n;
+            co_return !ec && refusal.keep_alive();
+        }
+        // The body is freed on the pool: that rolls its stream back, which may wait on the database.
+        auto release = [this](std::shared_ptr<cursor_body>& b) -> asio::awaitable<void> {
+            auto work = [held = std::move(b)]() mutable { held.reset(); };
+            try {
+                co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("closing a cursor failed: ") + e.what());
+            }
+        };
+
+        http::response<http::empty_body> head{http::status::ok, version};
+        head.set(http::field::server, "libsql-cpp");
+        head.set(http::field::content_type, "text/plain");
+        head.chunked(true);
+        head.keep_alive(keep_alive && !stopping);
+        http::response_serializer<http::empty_body> serializer{head};
+        stream.expires_after(write_limit);
+        bool ok = true;
+        {
+            auto [ec, n] = co_await http::async_write_header(stream, serializer, nothrow_awaitable);
+            (void)n;
+            ok = !ec;
+        }
+        bool more = ok;
+        while (more) {
+            std::string chunk;
+            try {
+                auto work = [body, &chunk, window] { return body->next(chunk, window); };
+                more = co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                // Nothing can be said in-band once the body has begun: cut the connection.
+                log(log_level::error, std::string("cursor failed: ") + e.what());
+                ok = false;
+                break;
+            }
+            if (chunk.empty()) continue;
+            stream.expires_after(write_limit);
+            auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)), nothrow_awaitable);
+            (void)n;
+            if (ec) {
+                if (ec == beast::error::timeout)
+                    log(log_level::warn, "a cursor's client read nothing for " + std::to_string(write_limit.count()) +
+                                             " ms: closing its connection and freeing its stream");
+                ok = false;
+                break;
+            }
+        }
+        co_await release(body);
+        if (!ok) co_return false;
+        stream.expires_after(opts.read_timeout);
+        auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), nothrow_awaitable);
+        (void)n;
+        co_return !ec && head.keep_alive();
     }
 
     // ------------------------------------------------------------------------------------------------ WebSocket

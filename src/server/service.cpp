@@ -36,6 +36,10 @@
 
 #include <sodium.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -59,6 +63,7 @@ constexpr std::size_t max_idle_connections = 16;
 constexpr std::size_t max_cached_tokens = 1024;
 constexpr std::chrono::seconds expired_memory{300};
 constexpr std::chrono::milliseconds busy_timeout{10'000};
+constexpr std::size_t large_response = 1024 * 1024;  ///< responses from this size on make the sweep trim the heap
 
 template <class... F> struct overloaded : F... { using F::operator()...; };
 template <class... F> overloaded(F...) -> overloaded<F...>;
@@ -91,6 +96,23 @@ hrana::error to_hrana(const libsql::error& e) {
     }
     if (dynamic_cast<const too_big*>(&e) != nullptr) return {std::move(message), "SQLITE_TOOBIG"};
     return {std::move(message), "SQL_INPUT_ERROR"};
+}
+
+/// About the bytes a row takes in a JSON response ({"type":"text","value":"…"} per value), for the response limit.
+/// Escapes are not counted: it may fall short of the real size, never far above it.
+std::size_t approx_json_size(const std::vector<libsql::value>& row) {
+    std::size_t n = 2;
+    for (const auto& v : row) {
+        const auto view = v.view();
+        switch (view.type()) {
+        case value_type::null: n += 16; break;
+        case value_type::integer: n += 32; break;
+        case value_type::real: n += 48; break;
+        case value_type::text: n += 28 + view.as_text().size(); break;
+        case value_type::blob: n += 29 + (view.as_blob().size() + 2) / 3 * 4; break;
+        }
+    }
+    return n;
 }
 
 std::string upper_word(std::string_view& text) {
@@ -235,6 +257,9 @@ struct core {
     std::set<db_stream*> live_streams;
     std::mutex keeper_m;
     libsql::connection keeper;
+    /// A large response was built or streamed since the last sweep: glibc keeps freed memory in its (per-thread)
+    /// arenas, so the sweep hands it back to the system (malloc_trim).
+    std::atomic<bool> trim_due{false};
 
     explicit core(service_options o)
         : opts(std::move(o)), policy(std::make_shared<const detail::sql_policy>(detail::make_sql_policy(opts.attach_dir))),
@@ -402,18 +427,138 @@ public:
     void set_stop(const request_interrupt* stop) noexcept { stop_ = stop; }
 
     // -------------------------------------------------------------------------------------------- requests
-    hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s) {
+    /// Runs a statement whole. budget: the bytes of rows the response may still take (a pipeline's limit, see
+    /// service_options::max_response_bytes); rows beyond it fail the statement with RESPONSE_TOO_LARGE.
+    hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s, std::size_t* budget = nullptr) {
+        std::vector<hrana::column> cols;
+        running_stmt run = start(store, s, cols);
+        hrana::stmt_result r;
+        std::vector<libsql::value> row;
+        while (next_row(run, row)) {
+            if (budget != nullptr) {
+                const std::size_t size = approx_json_size(row);
+                if (size > *budget) {
+                    run = {};
+                    after_statement();
+                    fail("RESPONSE_TOO_LARGE", "Response is too large: the result exceeds the server's limit of " +
+                                                   std::to_string(c_->opts.max_response_bytes) +
+                                                   " bytes (--max-response-bytes); select fewer rows or use a cursor");
+                }
+                *budget -= size;
+            }
+            r.rows.push_back(std::move(row));
+            row = {};
+        }
+        auto end = finish(run);
+        r.cols = std::move(cols);
+        r.affected_row_count = end.affected_row_count;
+        r.last_insert_rowid = end.last_insert_rowid;
+        r.replication_index = end.replication_index;
+        return r;
+    }
+
+    /// A statement being stepped (one cursor step, or execute()).
+    struct running_stmt {
+        libsql::statement st;
+        libsql::rows rows;
+        bool has_rows = false;    ///< rows are being read (want_rows and a prepared statement)
+        bool prepared = false;    ///< false: BEGIN READONLY, already done
+        std::int64_t before = 0;  ///< total_changes() before it ran
+    };
+
+    /// Prepares, binds and starts a statement; cols gets its columns. Throws stmt_failure.
+    running_stmt start(const sql_store& store, const hrana::stmt& s, std::vector<hrana::column>& cols) {
         const std::string& sql = store.resolve(s.sql, s.sql_id);
         check_stop();
         p_.guard->denial.clear();
+        running_stmt run;
         try {
-            auto r = execute_text(sql, s);
-            after_statement();
-            return r;
+            if (is_begin_readonly(sql)) {
+                begin_readonly();
+                after_statement();
+                return run;
+            }
+            auto& conn = p_.conn;
+            run.st = conn.prepare(sql);
+            run.prepared = true;
+            bind(run.st, s);
+            cols = columns_of(run.st);
+            run.before = conn.total_changes();
+            if (s.want_rows) {
+                run.rows = run.st.query();
+                run.has_rows = true;
+            } else {
+                (void)run.st.execute();
+            }
+            return run;
         } catch (const libsql::error& e) {
+            run = {};
+            after_statement();
+            throw stmt_failure{described(e)};
+        } catch (stmt_failure&) {
+            run = {};
+            after_statement();
+            throw;
+        }
+    }
+
+    /// The next row into out; false at the end. Throws stmt_failure (the statement is then over).
+    bool next_row(running_stmt& run, std::vector<libsql::value>& out) {
+        if (!run.has_rows) return false;
+        try {
+            if (!run.rows.next()) {
+                run.has_rows = false;
+                return false;
+            }
+            const auto row = run.rows.current();
+            const int n = run.rows.column_count();
+            out.clear();
+            out.reserve(static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) out.emplace_back(row.at(i));
+            return true;
+        } catch (const libsql::error& e) {
+            run = {};
             after_statement();
             throw stmt_failure{described(e)};
         }
+    }
+
+    struct stmt_end {
+        std::uint64_t affected_row_count = 0;
+        std::optional<std::int64_t> last_insert_rowid;
+        std::optional<std::uint64_t> replication_index;
+    };
+
+    /// Ends a statement whose rows were all read (or not wanted).
+    stmt_end finish(running_stmt& run) {
+        auto& conn = p_.conn;
+        stmt_end r;
+        try {
+            r.last_insert_rowid = conn.last_insert_rowid();
+            if (!run.prepared) {
+                after_statement();
+                return r;
+            }
+            const auto changed = conn.total_changes() != run.before ? conn.changes() : 0;
+            r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
+            // Once a write is committed: the last committed frame of the current generation (at least this write's).
+            if (!run.st.readonly()) wrote_ = true;
+            run = {};
+            if (wrote_ && c_->repl && conn.is_autocommit()) {
+                wrote_ = false;
+                try {
+                    r.replication_index = c_->repl->committed_frames();
+                } catch (const std::exception&) {
+                    // Optional information: a WAL that cannot be read shows up on /sync instead.
+                }
+            }
+        } catch (const libsql::error& e) {
+            run = {};
+            after_statement();
+            throw stmt_failure{described(e)};
+        }
+        after_statement();
+        return r;
     }
 
     void sequence(const sql_store& store, const std::optional<std::string>& sql_text, const std::optional<std::int32_t>& id) {
@@ -461,14 +606,17 @@ public:
         }
     }
 
+    /// Whether a step's condition holds, given the outcomes of the earlier steps.
+    bool condition_holds(const hrana::condition& c, const std::vector<std::optional<bool>>& ok) { return eval(c, ok); }
+
     /// Runs a batch, calling out(step, result-or-error) for every step that ran (skipped steps are not reported).
-    template <class Out> void batch(const sql_store& store, const hrana::batch& b, Out&& out) {
+    template <class Out> void batch(const sql_store& store, const hrana::batch& b, Out&& out, std::size_t* budget = nullptr) {
         std::vector<std::optional<bool>> ok(b.steps.size());
         for (std::size_t i = 0; i < b.steps.size(); ++i) {
             const auto& step = b.steps[i];
             if (step.condition && !eval(*step.condition, ok)) continue;
             try {
-                auto r = execute(store, step.stmt);
+                auto r = execute(store, step.stmt, budget);
                 ok[i] = true;
                 out(i, std::move(r));
             } catch (stmt_failure& f) {
@@ -560,47 +708,6 @@ private:
         }
     }
 
-    hrana::stmt_result execute_text(const std::string& sql, const hrana::stmt& s) {
-        hrana::stmt_result r;
-        auto& conn = p_.conn;
-        if (is_begin_readonly(sql)) {
-            begin_readonly();
-            r.last_insert_rowid = conn.last_insert_rowid();
-            return r;
-        }
-        auto st = conn.prepare(sql);
-        bind(st, s);
-        r.cols = columns_of(st);
-        const auto before = conn.total_changes();
-        if (s.want_rows) {
-            auto rows = st.query();
-            const int n = rows.column_count();
-            while (rows.next()) {
-                const auto row = rows.current();
-                std::vector<libsql::value> values;
-                values.reserve(static_cast<std::size_t>(n));
-                for (int i = 0; i < n; ++i) values.emplace_back(row.at(i));
-                r.rows.push_back(std::move(values));
-            }
-        } else {
-            (void)st.execute();
-        }
-        const auto changed = conn.total_changes() != before ? conn.changes() : 0;
-        r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
-        r.last_insert_rowid = conn.last_insert_rowid();
-        // Once a write is committed: the last committed frame of the current generation (at least this write's).
-        if (!st.readonly()) wrote_ = true;
-        if (wrote_ && c_->repl && conn.is_autocommit()) {
-            wrote_ = false;
-            try {
-                r.replication_index = c_->repl->committed_frames();
-            } catch (const std::exception&) {
-                // Optional information: a WAL that cannot be read shows up on /sync instead.
-            }
-        }
-        return r;
-    }
-
     void begin_readonly() {
         p_.conn.execute("BEGIN DEFERRED");
         internal_sql("PRAGMA query_only=1");
@@ -686,31 +793,70 @@ void validate_batch(const hrana::batch& b, int version) {
         if (b.steps[i].condition) validate_condition(*b.steps[i].condition, i, version);
 }
 
-hrana::batch_result run_batch(db_stream& s, const sql_store& store, const hrana::batch& b) {
+hrana::batch_result run_batch(db_stream& s, const sql_store& store, const hrana::batch& b, std::size_t* budget = nullptr) {
     hrana::batch_result r;
     r.step_results.resize(b.steps.size());
     r.step_errors.resize(b.steps.size());
     s.batch(store, b, overloaded{
         [&](std::size_t i, hrana::stmt_result&& x) { r.step_results[i] = std::move(x); },
         [&](std::size_t i, hrana::error&& e) { r.step_errors[i] = std::move(e); },
-    });
+    }, budget);
     return r;
 }
 
-std::vector<hrana::cursor_entry> run_cursor(db_stream& s, const sql_store& store, const hrana::batch& b) {
-    std::vector<hrana::cursor_entry> out;
-    s.batch(store, b, overloaded{
-        [&](std::size_t i, hrana::stmt_result&& x) {
-            out.emplace_back(hrana::step_begin_entry{static_cast<std::uint32_t>(i), std::move(x.cols)});
-            for (auto& row : x.rows) out.emplace_back(hrana::row_entry{std::move(row)});
-            out.emplace_back(hrana::step_end_entry{x.affected_row_count, x.last_insert_rowid});
-        },
-        [&](std::size_t i, hrana::error&& e) {
-            out.emplace_back(hrana::step_error_entry{static_cast<std::uint32_t>(i), std::move(e)});
-        },
-    });
-    return out;
-}
+/// Steps a cursor's batch one entry at a time: only the row being read is held, so a cursor's memory stays small
+/// whatever its result. The stream and the store must outlive it; nothing else may run on the stream meanwhile.
+class batch_cursor {
+public:
+    batch_cursor(db_stream& s, const sql_store& store, hrana::batch b)
+        : s_(s), store_(store), b_(std::move(b)), ok_(b_.steps.size()) {}
+
+    /// The next entry; nullopt once the batch is done. Never throws stmt_failure: failures are entries.
+    std::optional<hrana::cursor_entry> next() {
+        for (;;) {
+            if (cur_) {
+                const auto step = static_cast<std::uint32_t>(i_);
+                try {
+                    std::vector<libsql::value> row;
+                    if (s_.next_row(*cur_, row)) return hrana::row_entry{std::move(row)};
+                    const auto end = s_.finish(*cur_);
+                    cur_.reset();
+                    ok_[i_++] = true;
+                    return hrana::step_end_entry{end.affected_row_count, end.last_insert_rowid};
+                } catch (stmt_failure& f) {
+                    cur_.reset();
+                    ok_[i_++] = false;
+                    return hrana::step_error_entry{step, std::move(f.err)};
+                }
+            }
+            if (i_ >= b_.steps.size()) return std::nullopt;
+            const auto& step = b_.steps[i_];
+            if (step.condition && !s_.condition_holds(*step.condition, ok_)) {
+                ++i_;
+                continue;
+            }
+            try {
+                std::vector<hrana::column> cols;
+                cur_.emplace(s_.start(store_, step.stmt, cols));
+                return hrana::step_begin_entry{static_cast<std::uint32_t>(i_), std::move(cols)};
+            } catch (stmt_failure& f) {
+                ok_[i_] = false;
+                return hrana::step_error_entry{static_cast<std::uint32_t>(i_++), std::move(f.err)};
+            }
+        }
+    }
+
+    /// Whether a statement is being stepped (it holds the stream's connection).
+    [[nodiscard]] bool running() const noexcept { return cur_.has_value(); }
+
+private:
+    db_stream& s_;
+    const sql_store& store_;
+    hrana::batch b_;
+    std::vector<std::optional<bool>> ok_;
+    std::size_t i_ = 0;
+    std::optional<db_stream::running_stmt> cur_;
+};
 
 http_reply text_reply(int status, std::string message) { return {status, "text/plain; charset=utf-8", std::move(message)}; }
 
@@ -890,13 +1036,14 @@ struct service::impl {
     }
 
     // Handles one HTTP stream request.
-    hrana::stream_result handle(http_stream& s, const hrana::stream_request& req, bool& closed) {
+    /// budget: the bytes of rows the pipeline's response may still take (max_response_bytes).
+    hrana::stream_result handle(http_stream& s, const hrana::stream_request& req, bool& closed, std::size_t& budget) {
         if (closed && !std::holds_alternative<hrana::close_req>(req))
             return hrana::error{"the stream was closed by an earlier request of this pipeline", "STREAM_CLOSED"};
         try {
             return std::visit(overloaded{
-                [&](const hrana::execute_req& r) -> hrana::stream_result { return hrana::execute_resp{s.db->execute(s.store, r.stmt)}; },
-                [&](const hrana::batch_req& r) -> hrana::stream_result { return hrana::batch_resp{run_batch(*s.db, s.store, r.batch)}; },
+                [&](const hrana::execute_req& r) -> hrana::stream_result { return hrana::execute_resp{s.db->execute(s.store, r.stmt, &budget)}; },
+                [&](const hrana::batch_req& r) -> hrana::stream_result { return hrana::batch_resp{run_batch(*s.db, s.store, r.batch, &budget)}; },
                 [&](const hrana::sequence_req& r) -> hrana::stream_result { s.db->sequence(s.store, r.sql, r.sql_id); return hrana::sequence_resp{}; },
                 [&](const hrana::describe_req& r) -> hrana::stream_result { return hrana::describe_resp{s.db->describe(s.store, r.sql, r.sql_id)}; },
                 [&](const hrana::store_sql_req& r) -> hrana::stream_result { s.store.store(r.sql_id, r.sql); return hrana::store_sql_resp{}; },
@@ -1009,7 +1156,18 @@ private:
         if (now >= *expires_) fail("UNAUTHORIZED", "the token has expired: send a hello with a new one");
     }
 
+    /// The stream a request runs on. A cursor still stepping on it is read to its end first (buffered): its
+    /// statement holds the connection, and the request must see the stream as the cursor left it.
     db_stream& stream(std::int32_t id) {
+        for (auto& [cid, cur] : cursors_) {
+            if (cur.stream_id != id || !cur.run) continue;
+            (void)prepare(id);
+            while (auto e = cur.run->next()) cur.buffered.push_back(std::move(*e));
+            cur.run.reset();
+        }
+        return prepare(id);
+    }
+    db_stream& prepare(std::int32_t id) {
         const auto it = streams_.find(id);
         if (it == streams_.end()) fail("STREAM_NOT_OPEN", "stream " + std::to_string(id) + " is not open");
         it->second->set_access(access_);
@@ -1059,8 +1217,9 @@ private:
                 if (cursors_.count(r.cursor_id) != 0)
                     throw hrana::protocol_violation("cursor " + std::to_string(r.cursor_id) + " is already open");
                 validate_batch(r.batch, version_);
-                auto entries = run_cursor(stream(r.stream_id), store_, r.batch);
-                cursors_.emplace(r.cursor_id, cursor{r.stream_id, {std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end())}});
+                // Entries are stepped as fetch_cursor asks for them (see stream() for the exception).
+                auto run = std::make_unique<batch_cursor>(stream(r.stream_id), store_, r.batch);
+                cursors_.emplace(r.cursor_id, cursor{r.stream_id, std::move(run), {}});
                 return hrana::ws_open_cursor_resp{};
             },
             [&](const hrana::ws_close_cursor& r) -> hrana::ws_response {
@@ -1073,12 +1232,19 @@ private:
                 const auto it = cursors_.find(r.cursor_id);
                 if (it == cursors_.end()) fail("CURSOR_NOT_OPEN", "cursor " + std::to_string(r.cursor_id) + " is not open");
                 hrana::ws_fetch_cursor_resp resp;
-                auto& q = it->second.entries;
+                auto& cur = it->second;
+                auto& q = cur.buffered;
                 while (!q.empty() && resp.entries.size() < r.max_count) {
                     resp.entries.push_back(std::move(q.front()));
                     q.pop_front();
                 }
-                resp.done = q.empty();
+                if (cur.run) (void)prepare(cur.stream_id);
+                while (cur.run && resp.entries.size() < r.max_count) {
+                    if (auto e = cur.run->next()) resp.entries.push_back(std::move(*e));
+                    else cur.run.reset();
+                }
+                // done only once nothing is left: a batch that ends exactly at max_count says so on the next fetch.
+                resp.done = q.empty() && !cur.run;
                 return resp;
             },
         }, req);
@@ -1086,7 +1252,8 @@ private:
 
     struct cursor {
         std::int32_t stream_id = 0;
-        std::deque<hrana::cursor_entry> entries;  // computed when opened (the whole result is buffered)
+        std::unique_ptr<batch_cursor> run;       ///< steps the batch; null once it is done
+        std::deque<hrana::cursor_entry> buffered;  ///< entries read ahead (another request came on the stream)
     };
 
     std::shared_ptr<core> c_;
@@ -1193,7 +1360,8 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     bool closed = false;
     stop_scope scope(*s->db, stop);
     try {
-        for (const auto& r : req.requests) resp.results.push_back(d.handle(*s, r, closed));
+        std::size_t budget = d.c->opts.max_response_bytes;
+        for (const auto& r : req.requests) resp.results.push_back(d.handle(*s, r, closed, budget));
     } catch (const std::exception& e) {
         (void)scope.end();
         (void)d.finish(s, true);
@@ -1208,42 +1376,127 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
     }
+    if (out.body.size() >= large_response) d.c->trim_due.store(true);
     return out;
 }
 
-http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
+/// A /v3/cursor body: the claimed stream, its interrupt, and the batch being stepped.
+class service::http_cursor_body final : public cursor_body {
+public:
+    http_cursor_body(service::impl& d, std::shared_ptr<http_stream> s, request_interrupt* stop, hrana::batch b,
+                     std::optional<std::string> baton)
+        : d_(d), s_(std::move(s)), scope_(*s_->db, stop), head_{std::move(baton), d_.c->opts.self_url} {
+        run_.emplace(*s_->db, s_->store, std::move(b));
+    }
+    ~http_cursor_body() override { release(); }
+    http_cursor_body(const http_cursor_body&) = delete;
+    http_cursor_body& operator=(const http_cursor_body&) = delete;
+
+    bool next(std::string& out, std::size_t window) override {
+        if (complete_) return false;
+        const std::size_t start = out.size();
+        if (!head_sent_) {
+            hrana::serialize(head_, out);
+            out += '\n';
+            head_sent_ = true;
+        }
+        {
+            // The gate is held while stepping, not between windows: a slow reader must not hold checkpoints back.
+            const gate_pass pass(d_.c->gate);
+            while (out.size() < window) {
+                std::optional<hrana::cursor_entry> e;
+                try {
+                    e = run_->next();
+                } catch (const std::exception& x) {
+                    e = hrana::error_entry{{std::string("internal error: ") + x.what(), "INTERNAL"}};
+                }
+                if (e) {
+                    hrana::serialize(*e, out);
+                    out += '\n';
+                }
+                if (!e || std::holds_alternative<hrana::error_entry>(*e)) {
+                    complete_ = true;
+                    break;
+                }
+            }
+        }
+        produced_ += out.size() - start;
+        if (!complete_) return true;
+        // Done: the stream goes back before the last lines are sent, since a client may send its next request as
+        // soon as it has read the final entry.
+        release();
+        return false;
+    }
+
+private:
+    /// Ends the statement, then gives the stream back (once). Cut short (the client went away), interrupted, or
+    /// stopping: the stream's state is unknown to its client, so it is rolled back and freed.
+    void release() noexcept {
+        if (released_) return;
+        released_ = true;
+        run_.reset();  // before the stream may be freed: its statement belongs to the stream's connection
+        if (produced_ >= large_response) d_.c->trim_due.store(true);
+        const bool broken = scope_.end() || d_.c->halting.load() || !complete_;
+        try {
+            (void)d_.finish(s_, false, broken);
+        } catch (...) {
+            // finish() only allocates a baton; nothing else to undo.
+        }
+    }
+
+    service::impl& d_;
+    std::shared_ptr<http_stream> s_;
+    stop_scope scope_;
+    std::optional<batch_cursor> run_;
+    hrana::cursor_response_head head_;
+    bool head_sent_ = false;
+    bool complete_ = false;
+    bool released_ = false;
+    std::size_t produced_ = 0;  ///< bytes of body so far
+};
+
+cursor_open service::open_cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
     auto& d = *impl_;
-    if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
+    cursor_open out;
+    if (d.c->shut.load()) {
+        out.refusal = text_reply(503, "the server is shutting down");
+        return out;
+    }
     const auto auth = d.check(authorization_header);
-    if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
+    if (auth.granted == access::denied) {
+        out.refusal = json_error(401, auth.reason, "UNAUTHORIZED");
+        return out;
+    }
     hrana::cursor_request req;
     try {
         req = hrana::parse_cursor_request(body);
         validate_batch(req.batch, 3);
     } catch (const hrana::protocol_violation& e) {
-        return text_reply(400, e.what());
+        out.refusal = text_reply(400, e.what());
+        return out;
     }
-    const gate_pass pass(d.c->gate);
-    auto claimed = d.claim_for(req.baton, auth.granted);
-    if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
-    auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
-    // The whole body is built in memory before it is sent (not streamed row by row).
-    std::vector<hrana::cursor_entry> entries;
-    stop_scope scope(*s->db, stop);
-    try {
-        entries = run_cursor(*s->db, s->store, req.batch);
-    } catch (const std::exception& e) {
-        entries.emplace_back(hrana::error_entry{{std::string("internal error: ") + e.what(), "INTERNAL"}});
+    std::shared_ptr<http_stream> s;
+    {
+        const gate_pass pass(d.c->gate);
+        auto claimed = d.claim_for(req.baton, auth.granted);
+        if (auto* refused = std::get_if<http_reply>(&claimed)) {
+            out.refusal = std::move(*refused);
+            return out;
+        }
+        s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
     }
-    const bool broken = scope.end() || d.c->halting.load();
-    hrana::cursor_response_head head{d.finish(s, false, broken), d.c->opts.self_url};
+    // The baton goes out first, in the head: the one the stream will take next (finish() makes the same).
+    auto baton = make_baton(d.key, s->id, s->seq);
+    out.body = std::make_unique<http_cursor_body>(d, std::move(s), stop, std::move(req.batch), std::move(baton));
+    return out;
+}
+
+http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
+    auto opened = open_cursor(body, authorization_header, stop);
+    if (!opened.body) return std::move(opened.refusal);
     http_reply out{200, "text/plain", {}};
     try {
-        hrana::serialize(head, out.body);
-        out.body += '\n';
-        for (const auto& e : entries) {
-            hrana::serialize(e, out.body);
-            out.body += '\n';
+        while (opened.body->next(out.body, std::size_t{64} * 1024)) {
         }
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
@@ -1255,6 +1508,9 @@ std::unique_ptr<ws_session> service::open_ws(int version) { return std::make_uni
 
 void service::sweep_expired() {
     auto& d = *impl_;
+#if defined(__GLIBC__)
+    if (d.c->trim_due.exchange(false)) (void)::malloc_trim(0);
+#endif
     {
         const gate_pass pass(d.c->gate);
         expire_idle(d);

@@ -34,6 +34,10 @@ struct service_options {
     /// ATTACH and VACUUM INTO may open files under this folder (canonicalised: no ".." or symlink escape); none:
     /// both are refused for files (sql_policy.hpp). Must be an existing directory (usage_error otherwise).
     std::optional<std::string> attach_dir;
+    /// A /v2 or /v3 pipeline whose rows would take more than this many bytes fails the statement that crosses it
+    /// with RESPONSE_TOO_LARGE (as sqld, 10 MiB by default) instead of building the response. Cursors stream and
+    /// are not limited.
+    std::size_t max_response_bytes = 10 * 1024 * 1024;
 };
 
 /// What a request's credentials allow.
@@ -64,6 +68,25 @@ private:
     mutable std::mutex m_;
     bool interrupted_ = false;
     libsql::connection* conn_ = nullptr;
+};
+
+/// The body of a /v3/cursor response being produced: the head line, then one line per entry, each ending in "\n".
+/// Rows are stepped as the body is pulled, so memory stays within one window however large the result; the stream
+/// stays claimed (a request with its baton gets a 400) until the body is done or destroyed. Destroying it before
+/// the end (the client went away) rolls the stream back and frees it, as if it had expired. Calls to next() may come
+/// from different threads, one at a time.
+class cursor_body {
+public:
+    virtual ~cursor_body() = default;
+    /// Appends the next lines to out until it holds at least window bytes or the body ends; returns false once the
+    /// body is complete (out then holds its last lines, possibly none).
+    virtual bool next(std::string& out, std::size_t window) = 0;
+};
+
+/// What opening a cursor gives: a body to stream, or (body null) the reply that refuses the request.
+struct cursor_open {
+    std::unique_ptr<cursor_body> body;
+    http_reply refusal;
 };
 
 /// One WebSocket connection's Hrana state (its streams, stored SQL, cursors).
@@ -97,7 +120,11 @@ public:
     /// closes its stream (the reply then carries no baton).
     [[nodiscard]] http_reply pipeline(int version, std::string_view body, std::string_view authorization_header,
                                       request_interrupt* stop = nullptr);
-    /// POST /v3/cursor: newline-delimited JSON entries. stop: as for pipeline().
+    /// POST /v3/cursor, streamed: the same refusals as pipeline(), or a body to pull. stop (as for pipeline())
+    /// must outlive the body.
+    [[nodiscard]] cursor_open open_cursor(std::string_view body, std::string_view authorization_header,
+                                          request_interrupt* stop = nullptr);
+    /// POST /v3/cursor built whole (open_cursor() pulled to the end): newline-delimited JSON entries.
     [[nodiscard]] http_reply cursor(std::string_view body, std::string_view authorization_header,
                                     request_interrupt* stop = nullptr);
 
@@ -132,6 +159,7 @@ public:
 
 private:
     struct impl;
+    class http_cursor_body;
     static void expire_idle(impl& d);
     std::unique_ptr<impl> impl_;
 };

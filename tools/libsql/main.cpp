@@ -44,6 +44,7 @@ struct serve_args {
     bool no_replication = false;
     double max_request_seconds = 0;
     std::string attach_dir;
+    std::size_t max_response_bytes = 10 * 1024 * 1024;
 };
 
 struct host_port {
@@ -121,6 +122,7 @@ int serve(const serve_args& args) {
 
     service_opts.replication = !args.no_replication;
     if (!args.attach_dir.empty()) service_opts.attach_dir = args.attach_dir;
+    service_opts.max_response_bytes = args.max_response_bytes;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
     service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
@@ -287,6 +289,11 @@ int main(int argc, char** argv) {
                           "Let clients ATTACH (and VACUUM INTO) database files under this folder only; without it, "
                           "statements that would open or write any other file are refused (SQLITE_AUTH)")
         ->check(CLI::ExistingDirectory);
+    serve_cmd->add_option("--max-response-bytes", args.max_response_bytes,
+                          "A /v2 or /v3 pipeline statement whose rows would take the response past this many bytes "
+                          "fails with RESPONSE_TOO_LARGE (cursors stream and are not limited)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
