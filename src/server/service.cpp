@@ -39,6 +39,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -222,6 +223,17 @@ private:
     quiet_gate& g_;
 };
 
+/// The limit on open streams: the one given, or (0) what the descriptor limit allows. A stream's connection keeps
+/// the database and its WAL open (SQLite may keep a closed one's descriptors for reuse, see docs/SERVER.md), so
+/// streams are kept to a third of RLIMIT_NOFILE, less a reserve for sockets and the server's own files.
+std::size_t effective_max_streams(std::size_t given) {
+    if (given != 0) return given;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 10'000;
+    const auto fds = static_cast<std::size_t>(lim.rlim_cur);
+    return fds > 192 ? (fds - 128) / 3 : 16;
+}
+
 /// Whether the service should replicate this path: a plain file (not ":memory:", not a "file:" URI).
 bool replicable_path(const service_options& o) {
     return o.replication && !o.path.empty() && o.path != ":memory:" && o.path.rfind("file:", 0) != 0;
@@ -260,6 +272,7 @@ struct core {
     /// A large response was built or streamed since the last sweep: glibc keeps freed memory in its (per-thread)
     /// arenas, so the sweep hands it back to the system (malloc_trim).
     std::atomic<bool> trim_due{false};
+    std::size_t max_streams = 0;  ///< the effective limit on open streams (service_options::max_streams)
 
     explicit core(service_options o)
         : opts(std::move(o)), policy(std::make_shared<const detail::sql_policy>(detail::make_sql_policy(opts.attach_dir))),
@@ -280,6 +293,7 @@ struct core {
             repl.reset();
             idle.back().guard->protect_wal = false;
         }
+        max_streams = effective_max_streams(opts.max_streams);
         if (repl) {
             keeper = db.connect();
             keeper.execute("PRAGMA wal_autocheckpoint=0");
@@ -318,6 +332,16 @@ struct core {
     }
 
     bool all_streams_quiet();  // below db_stream
+
+    /// max_streams streams (HTTP and WebSocket) are open: a new one is refused until some close or expire.
+    bool stream_limit_reached() {
+        std::lock_guard lk(streams_m);
+        return live_streams.size() >= max_streams;
+    }
+    [[nodiscard]] std::string stream_limit_message() const {
+        return "the server has " + std::to_string(max_streams) +
+               " streams open, its limit (--max-streams): close streams, or retry once idle ones expire";
+    }
     void interrupt_all() noexcept;
     bool any_stream_in_transaction();
 
@@ -925,7 +949,8 @@ struct service::impl {
         try {
             claimed = claim(baton);
         } catch (const libsql::error& e) {
-            return text_reply(500, std::string("cannot open a stream: ") + e.what());
+            // Out of descriptors or memory: the server is overloaded, the request itself is fine.
+            return json_error(503, std::string("cannot open a stream: ") + e.what(), "STREAM_UNAVAILABLE");
         }
         if (auto* s = std::get_if<std::shared_ptr<http_stream>>(&claimed)) (*s)->db->set_access(granted);
         return claimed;
@@ -990,6 +1015,8 @@ struct service::impl {
         std::lock_guard lk(m);
         if (c->shut.load()) return text_reply(503, "the server is shutting down");
         if (!baton) {
+            if (c->stream_limit_reached())
+                return json_error(503, c->stream_limit_message(), "STREAM_LIMIT");
             const auto id = next_id++;
             auto s = std::make_shared<http_stream>(id, c);
             s->in_use = true;
@@ -1184,6 +1211,7 @@ private:
             [&](const hrana::ws_open_stream& r) -> hrana::ws_response {
                 if (streams_.count(r.stream_id) != 0)
                     throw hrana::protocol_violation("stream " + std::to_string(r.stream_id) + " is already open");
+                if (c_->stream_limit_reached()) fail("STREAM_LIMIT", c_->stream_limit_message());
                 auto s = std::make_unique<db_stream>(c_);
                 s->set_stop(&stop_);
                 streams_.emplace(r.stream_id, std::move(s));

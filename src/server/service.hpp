@@ -38,6 +38,10 @@ struct service_options {
     /// with RESPONSE_TOO_LARGE (as sqld, 10 MiB by default) instead of building the response. Cursors stream and
     /// are not limited.
     std::size_t max_response_bytes = 10 * 1024 * 1024;
+    /// Open streams (HTTP batons and WebSocket streams together) the service keeps at most; a request that would
+    /// open one more gets HTTP 503 {"code":"STREAM_LIMIT"} (WebSocket: a STREAM_LIMIT error response). 0: derived
+    /// from the descriptor limit (RLIMIT_NOFILE), a third of it less a reserve.
+    std::size_t max_streams = 0;
 };
 
 /// What a request's credentials allow.

@@ -308,3 +308,36 @@ TEST_F(read_only_test, server_safety_read_only_websocket_session_cannot_take_the
     EXPECT_EQ(std::get<hrana::ws_response_error>(v).error.code, "SQLITE_AUTH");
     EXPECT_EQ(ok("INSERT INTO t VALUES (1)").affected_row_count, 1u);
 }
+
+TEST_F(safety_test, server_limits_max_streams_refuses_new_streams_cleanly) {
+    auto o = opts();
+    o.max_streams = 3;
+    svc = std::make_unique<service>(o);
+    const std::string keep = R"j({"requests":[{"type":"execute","stmt":{"sql":"SELECT 1"}}]})j";
+    std::vector<std::string> batons;
+    for (int i = 0; i < 3; ++i) {
+        const auto r = svc->pipeline(3, keep, "");
+        ASSERT_EQ(r.status, 200) << r.body;
+        batons.push_back(*hrana::parse_pipeline_response(r.body).baton);
+    }
+    const auto refused_http = svc->pipeline(3, keep, "");
+    EXPECT_EQ(refused_http.status, 503);
+    EXPECT_EQ(refused_http.content_type, "application/json");
+    EXPECT_NE(refused_http.body.find(R"j("code":"STREAM_LIMIT")j"), std::string::npos) << refused_http.body;
+    const auto refused_cursor = svc->cursor(R"j({"baton":null,"batch":{"steps":[{"stmt":{"sql":"SELECT 1"}}]}})j", "");
+    EXPECT_EQ(refused_cursor.status, 503) << refused_cursor.body;
+    // WebSocket streams count too, and are refused with a Hrana error response.
+    auto ws = svc->open_ws(3);
+    (void)ws->on_message(R"j({"type":"hello","jwt":null})j");
+    const auto out = ws->on_message(R"j({"type":"request","request_id":1,"request":{"type":"open_stream","stream_id":1}})j");
+    ASSERT_EQ(out.size(), 1u);
+    const auto m = hrana::parse_ws_server_msg(out[0]);
+    ASSERT_TRUE(std::holds_alternative<hrana::ws_response_error>(m));
+    EXPECT_EQ(std::get<hrana::ws_response_error>(m).error.code, "STREAM_LIMIT");
+    EXPECT_FALSE(ws->closed());
+    // Open streams keep working; closing one makes room.
+    auto r = post(R"j([{"type":"execute","stmt":{"sql":"SELECT 2"}},{"type":"close"}])j", batons[0]);
+    ASSERT_EQ(r.results.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<hrana::stream_response>(r.results[0]));
+    EXPECT_EQ(svc->pipeline(3, keep, "").status, 200);
+}

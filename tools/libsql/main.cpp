@@ -45,6 +45,7 @@ struct serve_args {
     double max_request_seconds = 0;
     std::string attach_dir;
     std::size_t max_response_bytes = 10 * 1024 * 1024;
+    std::size_t max_streams = 0;
 };
 
 struct host_port {
@@ -123,6 +124,7 @@ int serve(const serve_args& args) {
     service_opts.replication = !args.no_replication;
     if (!args.attach_dir.empty()) service_opts.attach_dir = args.attach_dir;
     service_opts.max_response_bytes = args.max_response_bytes;
+    service_opts.max_streams = args.max_streams;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
     service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
@@ -294,6 +296,10 @@ int main(int argc, char** argv) {
                           "fails with RESPONSE_TOO_LARGE (cursors stream and are not limited)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    serve_cmd->add_option("--max-streams", args.max_streams,
+                          "Open streams (interactive transactions, HTTP and WebSocket) kept at most; more get HTTP 503 "
+                          "STREAM_LIMIT until some close or expire (0: a third of the descriptor limit)")
+        ->capture_default_str();
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
