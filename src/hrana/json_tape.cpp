@@ -14,6 +14,7 @@
 //   violations, so no input can exhaust the stack.
 // - Duplicate keys: the last one wins (as in JavaScript).
 #include "hrana/json_detail.hpp"
+#include "hrana/utf8.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 
@@ -236,31 +237,6 @@ std::string_view kind_name(jkind k) {
 
 // ------------------------------------------------------------------------------------------------- writers
 /// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
-namespace {
-std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
-    const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = at(i);
-    const std::size_t left = s.size() - i;
-    const auto cont = [&](std::size_t k) { return (at(k) & 0xC0U) == 0x80U; };
-    if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
-        const unsigned char c1 = at(i + 1);
-        if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
-        if (c == 0xED && c1 > 0x9F) return 0;  // surrogate
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-        const unsigned char c1 = at(i + 1);
-        if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
-        if (c == 0xF4 && c1 > 0x8F) return 0;  // beyond U+10FFFF
-        return 4;
-    }
-    return 0;
-}
-} // namespace
-
 void write_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size() + 2);

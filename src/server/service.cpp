@@ -28,8 +28,10 @@
 // entries in memory: the HTTP body is built whole before it is sent.
 #include "server/service.hpp"
 
+#include "hrana/protobuf.hpp"
 #include "hrana/protocol.hpp"
 #include "libsql/hooks.hpp"
+#include "remote/remote.hpp"  // the SQL keyword scanner: which statements are INSERTs
 #include "server/auth.hpp"
 #include "server/replication.hpp"
 #include "server/sql_policy.hpp"
@@ -242,6 +244,7 @@ bool replicable_path(const service_options& o) {
 struct pooled {
     libsql::connection conn;
     std::shared_ptr<guard_state> guard;
+    std::uint64_t schema_epoch = 0;  ///< core::schema_epoch when this connection's schema was last known current
 };
 
 /// The Hrana error of a statement stopped by request_interrupt or service::interrupt_running().
@@ -258,6 +261,12 @@ struct core {
     std::atomic<bool> halting{false};  ///< interrupt_running() was called: no statement may start any more
     std::mutex pool_m;
     std::vector<pooled> idle;
+    /// Bumped after every committed schema change made through the service. SQLite notices another connection's
+    /// schema change only when a statement runs (the schema cookie check of OP_Transaction) and at prepare time
+    /// only for some errors ("no such table"), so a connection whose schema is older than the file prepares against
+    /// the old one ("table t has 1 columns but 2 values were supplied", stale column lists). db_stream reloads it
+    /// before preparing when its connection's epoch is behind.
+    std::atomic<std::uint64_t> schema_epoch{0};
     std::mutex sessions_m;
     std::set<ws_session_impl*> sessions;  // live WebSocket sessions, for shutdown()
 
@@ -352,7 +361,9 @@ struct core {
     }
 
     [[nodiscard]] pooled open() const {
-        pooled p{db.connect(), std::make_shared<guard_state>()};
+        // Before the connection reads anything: its schema, loaded on first use, is at least this current.
+        const std::uint64_t epoch = schema_epoch.load(std::memory_order_acquire);
+        pooled p{db.connect(), std::make_shared<guard_state>(), epoch};
         if (repl) {
             // Within a generation the WAL only grows: only the service checkpoints (try_checkpoint).
             p.conn.execute("PRAGMA wal_autocheckpoint=0");
@@ -487,6 +498,7 @@ public:
         libsql::rows rows;
         bool has_rows = false;    ///< rows are being read (want_rows and a prepared statement)
         bool prepared = false;    ///< false: BEGIN READONLY, already done
+        bool insert = false;      ///< an INSERT/REPLACE: reports last_insert_rowid
         std::int64_t before = 0;  ///< total_changes() before it ran
     };
 
@@ -495,6 +507,7 @@ public:
         const std::string& sql = store.resolve(s.sql, s.sql_id);
         check_stop();
         p_.guard->denial.clear();
+        fresh_schema();
         running_stmt run;
         try {
             if (is_begin_readonly(sql)) {
@@ -503,8 +516,9 @@ public:
                 return run;
             }
             auto& conn = p_.conn;
-            run.st = conn.prepare(sql);
+            run.st = prepare_current(sql);
             run.prepared = true;
+            run.insert = libsql::detail::remote::classify_statement(sql).insert;
             bind(run.st, s);
             cols = columns_of(run.st);
             run.before = conn.total_changes();
@@ -558,13 +572,20 @@ public:
         auto& conn = p_.conn;
         stmt_end r;
         try {
-            r.last_insert_rowid = conn.last_insert_rowid();
             if (!run.prepared) {
                 after_statement();
                 return r;
             }
-            const auto changed = conn.total_changes() != run.before ? conn.changes() : 0;
+            const bool changed_rows = conn.total_changes() != run.before;
+            const auto changed = changed_rows ? conn.changes() : 0;
             r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
+            // As sqld: an INSERT (or REPLACE, also after WITH) reports the connection's last_insert_rowid, any other
+            // statement none. The connection may have served other streams before: an INSERT that inserted nothing
+            // reports what this stream's own inserts left (0 on a new stream), as sqld's connection per stream would.
+            if (run.insert) {
+                if (changed_rows) rowid_ = conn.last_insert_rowid();
+                r.last_insert_rowid = rowid_;
+            }
             // Once a write is committed: the last committed frame of the current generation (at least this write's).
             if (!run.st.readonly()) wrote_ = true;
             run = {};
@@ -589,6 +610,7 @@ public:
         const std::string& sql = store.resolve(sql_text, id);
         check_stop();
         p_.guard->denial.clear();
+        fresh_schema();
         try {
             if (is_begin_readonly(sql)) begin_readonly();
             else p_.conn.execute_batch(sql);
@@ -603,6 +625,7 @@ public:
         const std::string& sql = store.resolve(sql_text, id);
         const std::string_view text = is_begin_readonly(sql) ? std::string_view("BEGIN DEFERRED") : std::string_view(sql);
         hrana::describe_result r;
+        fresh_schema();
         try {
             // Describing prepares without running: nothing to deny, nothing the connection keeps.
             p_.guard->internal = true;
@@ -732,6 +755,38 @@ private:
         }
     }
 
+    /// Prepares with a current schema: when preparing fails with SQLITE_ERROR (a schema changed by another process
+    /// can make it fail, and SQLite retries only some errors itself), reloads the schema and tries once more.
+    libsql::statement prepare_current(const std::string& sql) {
+        try {
+            return p_.conn.prepare(sql);
+        } catch (const libsql::error& e) {
+            if (e.code() != 1 /* SQLITE_ERROR */ || !reload_schema()) throw;
+        }
+        return p_.conn.prepare(sql);
+    }
+
+    /// Reloads the connection's schema if a schema change was committed through the service since it last looked.
+    void fresh_schema() noexcept {
+        const std::uint64_t epoch = c_->schema_epoch.load(std::memory_order_acquire);
+        if (p_.schema_epoch == epoch) return;
+        if (reload_schema()) p_.schema_epoch = epoch;
+    }
+
+    /// Runs a statement that checks the schema cookie (OP_Transaction), which makes SQLite drop a stale schema;
+    /// the next prepare loads the current one. Whether it ran.
+    bool reload_schema() noexcept {
+        p_.guard->internal = true;
+        bool ok = true;
+        try {
+            (void)p_.conn.query_value<std::int64_t>("SELECT count(*) FROM sqlite_schema WHERE 0");
+        } catch (...) {
+            ok = false;
+        }
+        p_.guard->internal = false;
+        return ok;
+    }
+
     void begin_readonly() {
         p_.conn.execute("BEGIN DEFERRED");
         internal_sql("PRAGMA query_only=1");
@@ -744,6 +799,16 @@ private:
             in_txn_.store(!p_.conn.is_autocommit(), std::memory_order_relaxed);
         } catch (...) {
             in_txn_.store(true, std::memory_order_relaxed);
+        }
+        // A schema change counts once committed (or rolled back: a needless reload elsewhere, nothing worse). This
+        // connection's own epoch stays behind: another change may have committed between, unseen by it.
+        if (p_.guard->schema_write) {
+            schema_pending_ = true;
+            p_.guard->schema_write = false;
+        }
+        if (schema_pending_ && !in_txn_.load(std::memory_order_relaxed)) {
+            schema_pending_ = false;
+            c_->schema_epoch.fetch_add(1, std::memory_order_acq_rel);
         }
         if (!readonly_txn_) return;
         try {
@@ -769,6 +834,8 @@ private:
     bool readonly_txn_ = false;
     bool query_only_token_ = false;  ///< query_only is on because the request's token is read-only
     bool wrote_ = false;  ///< a statement that may write ran since the connection was last in autocommit mode
+    bool schema_pending_ = false;  ///< a schema change ran in the open transaction: count it once committed
+    std::int64_t rowid_ = 0;       ///< the last rowid this stream's own INSERTs produced
     const request_interrupt* stop_ = nullptr;
     std::atomic<bool> in_txn_{false};
 };
@@ -1088,8 +1155,8 @@ namespace {
 
 class ws_session_impl final : public ws_session {
 public:
-    ws_session_impl(std::shared_ptr<core> c, int version)
-        : c_(std::move(c)), version_(version), store_(c_->opts.max_stored_sql, c_->opts.max_stored_sql_bytes) {
+    ws_session_impl(std::shared_ptr<core> c, int version, encoding enc)
+        : c_(std::move(c)), version_(version), enc_(enc), store_(c_->opts.max_stored_sql_ws, c_->opts.max_stored_sql_bytes_ws) {
         std::lock_guard lk(c_->sessions_m);
         c_->sessions.insert(this);
     }
@@ -1117,7 +1184,7 @@ public:
             return out;
         }
         try {
-            auto msg = hrana::parse_ws_client_msg(text);
+            auto msg = enc_ == encoding::protobuf ? hrana::protobuf::parse_ws_client_msg(text) : hrana::parse_ws_client_msg(text);
             if (auto* hello = std::get_if<hrana::ws_hello>(&msg)) {
                 on_hello(*hello, out);
                 return out;
@@ -1135,7 +1202,7 @@ public:
             } catch (const libsql::error& e) {
                 reply = hrana::ws_response_error{req.request_id, to_hrana(e)};  // e.g. a connection that cannot open
             }
-            hrana::serialize(reply, out.emplace_back());
+            write(reply, out);
         } catch (const hrana::protocol_violation&) {
             closed_ = true;
             out.clear();
@@ -1166,14 +1233,19 @@ private:
         const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key)
                                                 : detail::jwt_check{access::full, {}, {}};
         if (r.granted == access::denied) {
-            hrana::serialize(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out.emplace_back());
+            write(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out);
             closed_ = true;
             return;
         }
         access_ = r.granted;
         expires_ = r.expires;
         hello_ = true;
-        hrana::serialize(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out.emplace_back());
+        write(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out);
+    }
+
+    void write(const hrana::ws_server_msg& m, std::vector<std::string>& out) const {
+        if (enc_ == encoding::protobuf) hrana::protobuf::serialize(m, out.emplace_back());
+        else hrana::serialize(m, out.emplace_back());
     }
 
     /// A session lives longer than its token: once the token expires, requests fail until a hello brings a new one.
@@ -1286,6 +1358,7 @@ private:
 
     std::shared_ptr<core> c_;
     int version_;
+    encoding enc_;
     request_interrupt stop_;  ///< before streams_: they point to it
     mutable std::mutex m_;
     bool closed_ = false;
@@ -1363,14 +1436,14 @@ private:
 } // namespace
 
 http_reply service::pipeline(int version, std::string_view body, std::string_view authorization_header,
-                             request_interrupt* stop) {
+                             request_interrupt* stop, encoding enc) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
     if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
     hrana::pipeline_request req;
     try {
-        req = hrana::parse_pipeline_request(body);
+        req = enc == encoding::protobuf ? hrana::protobuf::parse_pipeline_request(body) : hrana::parse_pipeline_request(body);
         for (const auto& r : req.requests) {
             if (version < 3 && std::holds_alternative<hrana::get_autocommit_req>(r))
                 throw hrana::protocol_violation("get_autocommit needs Hrana 3: send it to /v3/pipeline");
@@ -1400,7 +1473,12 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     resp.baton = d.finish(s, closed, broken);
     http_reply out;
     try {
-        hrana::serialize(resp, out.body);
+        if (enc == encoding::protobuf) {
+            out.content_type = "application/x-protobuf";
+            hrana::protobuf::serialize(resp, out.body);
+        } else {
+            hrana::serialize(resp, out.body);
+        }
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
     }
@@ -1412,8 +1490,8 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
 class service::http_cursor_body final : public cursor_body {
 public:
     http_cursor_body(service::impl& d, std::shared_ptr<http_stream> s, request_interrupt* stop, hrana::batch b,
-                     std::optional<std::string> baton)
-        : d_(d), s_(std::move(s)), scope_(*s_->db, stop), head_{std::move(baton), d_.c->opts.self_url} {
+                     std::optional<std::string> baton, encoding enc)
+        : d_(d), s_(std::move(s)), scope_(*s_->db, stop), head_{std::move(baton), d_.c->opts.self_url}, enc_(enc) {
         run_.emplace(*s_->db, s_->store, std::move(b));
     }
     ~http_cursor_body() override { release(); }
@@ -1424,8 +1502,7 @@ public:
         if (complete_) return false;
         const std::size_t start = out.size();
         if (!head_sent_) {
-            hrana::serialize(head_, out);
-            out += '\n';
+            put(head_, out);
             head_sent_ = true;
         }
         {
@@ -1438,10 +1515,7 @@ public:
                 } catch (const std::exception& x) {
                     e = hrana::error_entry{{std::string("internal error: ") + x.what(), "INTERNAL"}};
                 }
-                if (e) {
-                    hrana::serialize(*e, out);
-                    out += '\n';
-                }
+                if (e) put(*e, out);
                 if (!e || std::holds_alternative<hrana::error_entry>(*e)) {
                     complete_ = true;
                     break;
@@ -1457,6 +1531,16 @@ public:
     }
 
 private:
+    /// One line of JSON, or one length-delimited Protobuf message.
+    template <class T> void put(const T& x, std::string& out) const {
+        if (enc_ == encoding::protobuf) {
+            hrana::protobuf::serialize_delimited(x, out);
+        } else {
+            hrana::serialize(x, out);
+            out += '\n';
+        }
+    }
+
     /// Ends the statement, then gives the stream back (once). Cut short (the client went away), interrupted, or
     /// stopping: the stream's state is unknown to its client, so it is rolled back and freed.
     void release() noexcept {
@@ -1477,13 +1561,15 @@ private:
     stop_scope scope_;
     std::optional<batch_cursor> run_;
     hrana::cursor_response_head head_;
+    encoding enc_;
     bool head_sent_ = false;
     bool complete_ = false;
     bool released_ = false;
     std::size_t produced_ = 0;  ///< bytes of body so far
 };
 
-cursor_open service::open_cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
+cursor_open service::open_cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
+                                 encoding enc) {
     auto& d = *impl_;
     cursor_open out;
     if (d.c->shut.load()) {
@@ -1497,7 +1583,7 @@ cursor_open service::open_cursor(std::string_view body, std::string_view authori
     }
     hrana::cursor_request req;
     try {
-        req = hrana::parse_cursor_request(body);
+        req = enc == encoding::protobuf ? hrana::protobuf::parse_cursor_request(body) : hrana::parse_cursor_request(body);
         validate_batch(req.batch, 3);
     } catch (const hrana::protocol_violation& e) {
         out.refusal = text_reply(400, e.what());
@@ -1515,14 +1601,15 @@ cursor_open service::open_cursor(std::string_view body, std::string_view authori
     }
     // The baton goes out first, in the head: the one the stream will take next (finish() makes the same).
     auto baton = make_baton(d.key, s->id, s->seq);
-    out.body = std::make_unique<http_cursor_body>(d, std::move(s), stop, std::move(req.batch), std::move(baton));
+    out.body = std::make_unique<http_cursor_body>(d, std::move(s), stop, std::move(req.batch), std::move(baton), enc);
     return out;
 }
 
-http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
-    auto opened = open_cursor(body, authorization_header, stop);
+http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
+                           encoding enc) {
+    auto opened = open_cursor(body, authorization_header, stop, enc);
     if (!opened.body) return std::move(opened.refusal);
-    http_reply out{200, "text/plain", {}};
+    http_reply out{200, enc == encoding::protobuf ? "application/x-protobuf" : "text/plain", {}};
     try {
         while (opened.body->next(out.body, std::size_t{64} * 1024)) {
         }
@@ -1532,7 +1619,9 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     return out;
 }
 
-std::unique_ptr<ws_session> service::open_ws(int version) { return std::make_unique<ws_session_impl>(impl_->c, version); }
+std::unique_ptr<ws_session> service::open_ws(int version, encoding enc) {
+    return std::make_unique<ws_session_impl>(impl_->c, version, enc);
+}
 
 void service::sweep_expired() {
     auto& d = *impl_;

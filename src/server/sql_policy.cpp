@@ -100,6 +100,11 @@ authorizer_result authorize(const sql_policy& policy, guard_state& g, const auth
     using A = authorizer_action;
     bool writes = false;
     switch (r.action) {
+    case A::create_index: case A::create_table: case A::create_trigger: case A::create_view: case A::drop_index:
+    case A::drop_table: case A::drop_trigger: case A::drop_view: case A::alter_table: case A::drop_vtable:
+        g.schema_write = true;  // other connections must reload their schema once this commits (db_stream)
+        writes = true;
+        break;
     case A::select: case A::read: case A::transaction: case A::savepoint: case A::recursive:
         return authorizer_result::allow;
     case A::function:
@@ -132,6 +137,7 @@ authorizer_result authorize(const sql_policy& policy, guard_state& g, const auth
     case A::create_vtable:
         if (iequal(r.arg2.value_or(""), "sqlite_dbpage"))
             return deny(g, "sqlite_dbpage tables are refused: they write raw database pages");
+        g.schema_write = true;
         writes = true;
         break;
     case A::insert: case A::update: case A::delete_:

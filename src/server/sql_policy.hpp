@@ -40,6 +40,7 @@ struct guard_state {
     bool internal = false;     ///< the server's own statements (query_only, describe): neither denied nor recorded
     bool dirty = false;        ///< the connection's state changed in a way a later stream must not inherit
     bool protect_wal = false;  ///< replication is on: clients may not checkpoint nor change the journal mode
+    bool schema_write = false; ///< a statement prepared since the last look changes the main schema (CREATE…)
     std::string denial;        ///< why the last refusal happened (empty: none since cleared)
 };
 
