@@ -625,7 +625,7 @@ struct http_server::impl {
         while (more) {
             std::string chunk;
             try {
-                auto work = [body, &chunk, window] { return body->next(chunk, window); };
+                auto work = [body, &chunk] { return body->next(chunk, window); };
                 more = co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
                 // Nothing can be said in-band once the body has begun: cut the connection.
