@@ -32,6 +32,12 @@ port=${url##*:}
 failed=0
 fail() { echo "FAIL limits: $*"; failed=$((failed + 1)); }
 ok() { echo "ok   limits: $*"; }
+# Sanitizer builds (LIBSQL_SANITIZED=1, set by CMake) have their own allocator: RSS says nothing about the server.
+memory_checks=1
+[[ ${LIBSQL_SANITIZED:-0} == 1 ]] && memory_checks=0
+mem_check() {  # mem_check CONDITION_STATUS LABEL
+  if (( memory_checks == 0 )); then echo "skip limits: $2 (sanitizer build)"; elif (( $1 == 0 )); then ok "$2"; else fail "$2"; fi
+}
 kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
 fds() { ls "/proc/$pid/fd" | wc -l; }
 post() { curl -s -m 60 -H 'content-type: application/json' -d "$1" "$url/$2"; }
@@ -68,10 +74,11 @@ echo "     cursor: $size bytes, $lines lines, first byte ${ttfb}s of ${total}s; 
 [[ $lines -eq $((rows + 3)) && $last == *'"type":"step_end"'* ]] && ok "cursor delivered every row" || fail "cursor body: $lines lines, last: ${last:0:200}"
 awk -v a="$ttfb" -v b="$total" 'BEGIN { exit !(a * 5 < b) }' && ok "first byte long before the last" || fail "first byte at ${ttfb}s of ${total}s"
 # The result is ~$size bytes; building it whole took several times that. A window is 64 KiB.
-(( growth < 24 * 1024 && size > 40 * 1024 * 1024 )) && ok "peak RSS grew by ${growth} kB for a ${size}-byte result" || fail "peak RSS grew by ${growth} kB (result ${size} bytes)"
+(( size > 40 * 1024 * 1024 )) || fail "the cursor's result is only ${size} bytes"
+(( growth < 24 * 1024 )); mem_check $? "peak RSS grew by ${growth} kB for a ${size}-byte result"
 sleep 1.5
 after=$(kb VmRSS)
-(( after < idle + 16 * 1024 )) && ok "RSS back near idle (${after} kB, idle ${idle} kB)" || fail "RSS ${after} kB after the cursor, idle ${idle} kB"
+(( after < idle + 16 * 1024 )); mem_check $? "RSS back near idle (${after} kB, idle ${idle} kB)"
 
 # --- a cursor whose client stops reading, inside a write transaction
 req='{"baton":null,"batch":{"steps":[{"stmt":{"sql":"BEGIN IMMEDIATE"}},{"stmt":{"sql":"SELECT * FROM big"}}]}}'
@@ -88,7 +95,7 @@ if [[ $body == *'"affected_row_count":1'* ]] && awk -v w="$waited" 'BEGIN { exit
 else
   fail "writer behind a stalled cursor: after ${waited}s: ${body:0:200}"
 fi
-(( peak_stall1 - peak_stall0 < 24 * 1024 )) && ok "a stalled cursor holds a window, not its result" || fail "peak RSS +$((peak_stall1 - peak_stall0)) kB during the stall"
+(( peak_stall1 - peak_stall0 < 24 * 1024 )); mem_check $? "a stalled cursor holds a window, not its result (peak RSS +$((peak_stall1 - peak_stall0)) kB)"
 exec 3>&-
 
 # --- streams left open: descriptors once they expire. Each stream's connection has the database and WAL open.
@@ -115,7 +122,8 @@ closed2=$(fds)
 echo "     fds: $base before, $open with ${#batons[@]} open streams, $closed after they expired; again: $open2, then $closed2"
 (( ${#batons[@]} == 60 && open > base + 30 )) && ok "open streams hold descriptors" || fail "streams: ${#batons[@]} batons, fds $base -> $open"
 (( closed < open && closed2 < open2 )) && ok "expired streams close their connections" || fail "fds $open -> $closed, $open2 -> $closed2"
-(( open2 <= open + 4 && closed2 <= closed + 4 )) && ok "descriptors are reused, not leaked ($open2 <= $open + 4)" || fail "fds grow: $open then $open2, $closed then $closed2"
+# A leak would add about 60 per round; reuse keeps the second round within a few of the first.
+(( open2 <= open + 16 && closed2 <= closed + 16 )) && ok "descriptors are reused, not leaked ($open then $open2)" || fail "fds grow: $open then $open2, $closed then $closed2"
 body=$(post '{"baton":"'"${batons[0]}"'","requests":[{"type":"close"}]}' v2/pipeline)
 [[ $body == *STREAM_EXPIRED* ]] && ok "an expired baton is STREAM_EXPIRED" || fail "expired baton: ${body:0:200}"
 
