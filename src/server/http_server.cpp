@@ -43,6 +43,7 @@
 #include <vector>
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 namespace libsql::server {
@@ -94,6 +95,14 @@ std::optional<std::vector<std::uint64_t>> path_numbers(std::string_view rest) {
         rest.remove_prefix(slash + 1);
     }
     return out;
+}
+
+/// Without --max-connections: a third of the descriptor limit (each connection is a socket; streams take another
+/// third, see service_options::max_streams), at least 64.
+std::size_t default_max_connections() noexcept {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 10'000;
+    return std::max<std::size_t>(64, static_cast<std::size_t>(lim.rlim_cur) / 3);
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -164,6 +173,8 @@ struct http_server::impl {
     std::map<std::uint64_t, connection> connections;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
+    std::size_t max_connections = 0;  ///< the effective limit (http_server_options::max_connections)
+    bool refusal_logged = false;      ///< "connection limit reached" is logged once per crossing
     bool running = false;
     std::uint16_t bound_port = 0;
 
@@ -176,6 +187,7 @@ struct http_server::impl {
     impl(service& s, http_server_options o)
         : svc(s), opts(std::move(o)),
           pool(opts.worker_threads == 0 ? default_worker_threads() : std::max(1u, opts.worker_threads)) {
+        max_connections = opts.max_connections != 0 ? opts.max_connections : default_max_connections();
         const std::string where = opts.listen_address + ":" + std::to_string(opts.port);
         try {
             tcp::resolver resolver{ioc};
@@ -323,8 +335,35 @@ struct http_server::impl {
             }
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
+            if (connections.size() >= max_connections) {
+                // Said at once, not left to time out: a 503 the client can read, then the socket closes.
+                spawn(refuse_connection(std::move(socket)), "refused connection");
+                continue;
+            }
+            refusal_logged = false;
             spawn(serve_connection(std::move(socket)), "connection");
         }
+    }
+
+    /// Past max_connections: 503 with Retry-After, written within a second, and the socket closed. The request is
+    /// not read (the client may still be sending it: the close may reset the connection instead).
+    asio::awaitable<void> refuse_connection(tcp::socket socket) {
+        if (!refusal_logged) {
+            refusal_logged = true;
+            log(log_level::warn, "connection limit reached (" + std::to_string(max_connections) +
+                                     ", --max-connections): refusing new connections with 503");
+        }
+        beast::tcp_stream stream{std::move(socket)};
+        response res = make_response(11, http::status::service_unavailable, text_plain,
+                                     "Too many connections (the server's limit is " + std::to_string(max_connections) + ")\n");
+        res.set(http::field::retry_after, "1");
+        res.keep_alive(false);
+        stream.expires_after(std::chrono::seconds(1));
+        auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
+        (void)ec;
+        (void)n;
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     }
 
     // ------------------------------------------------------------------------------------------------ HTTP

@@ -132,4 +132,35 @@ wait "$pid"
 rc=$?
 pid=
 [[ $rc -eq 0 ]] && ok "SIGTERM: exit 0" || fail "exit status $rc after SIGTERM: $(tail -n 3 "$dir/err")"
+# --- a connection cap, and clients that trickle their headers
+"$bin" serve "$dir/small.db" --listen 127.0.0.1:0 --max-connections 3 --read-timeout 2 >"$dir/out2" 2>"$dir/err2" &
+pid=$!
+for _ in $(seq 100); do
+  grep -q '^listening on ' "$dir/out2" 2>/dev/null && break
+  sleep 0.1
+done
+url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$dir/out2")
+port=${url##*:}
+[[ -n $url ]] || { echo "second server did not start: $(cat "$dir/err2")"; exit 1; }
+trickle() {  # one header byte every 0.4 s for 8 s, on a connection of its own
+  exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return
+  printf 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&$fd
+  for _ in $(seq 20); do printf 'a' >&$fd || break; sleep 0.4; done
+}
+for i in 1 2 3; do (trickle 2>/dev/null) & done
+sleep 0.6
+got=$(curl -s -m 5 -o "$dir/refused" -w '%{http_code}' "$url/health")
+[[ $got == 503 ]] && grep -q 'Too many connections' "$dir/refused" && ok "over --max-connections: 503 at once" ||
+  fail "over --max-connections: status $got: $(head -c 200 "$dir/refused")"
+sleep 2.6  # past the 2 s header deadline, while the tricklers still trickle
+got=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$url/health")
+[[ $got == 200 ]] && ok "tricklers cut at the header deadline (--read-timeout 2), a new client served" ||
+  fail "after the header deadline: status $got"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+[[ $rc -eq 0 ]] || fail "second server: exit status $rc after SIGTERM"
+wait
+
 [[ $failed -eq 0 ]] || { echo "$failed failed"; exit 1; }

@@ -46,6 +46,8 @@ struct serve_args {
     std::string attach_dir;
     std::size_t max_response_bytes = 10 * 1024 * 1024;
     std::size_t max_streams = 0;
+    std::size_t max_connections = 0;
+    double read_timeout_seconds = 30;
 };
 
 struct host_port {
@@ -133,6 +135,8 @@ int serve(const serve_args& args) {
     http_opts.listen_address = where.host;
     http_opts.port = where.port;
     http_opts.max_body_bytes = args.max_body_bytes;
+    http_opts.max_connections = args.max_connections;
+    http_opts.read_timeout = std::chrono::milliseconds(std::llround(args.read_timeout_seconds * 1000));
     http_opts.max_request_duration = std::chrono::milliseconds(std::llround(args.max_request_seconds * 1000));
     http_opts.worker_threads = args.workers;
     http_opts.stop_on_signals = true;
@@ -300,6 +304,15 @@ int main(int argc, char** argv) {
                           "Open streams (interactive transactions, HTTP and WebSocket) kept at most; more get HTTP 503 "
                           "STREAM_LIMIT until some close or expire (0: a third of the descriptor limit)")
         ->capture_default_str();
+    serve_cmd->add_option("--max-connections", args.max_connections,
+                          "Open HTTP/WebSocket connections at most; more are answered 503 and closed at once (0: a "
+                          "third of the descriptor limit)")
+        ->capture_default_str();
+    serve_cmd->add_option("--read-timeout", args.read_timeout_seconds,
+                          "Seconds a client has to send a request's headers, then its body (deadlines a trickling "
+                          "client cannot extend), and the idle time allowed between keep-alive requests")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
