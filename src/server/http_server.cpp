@@ -5,6 +5,8 @@
 // co_awaited, so a slow statement never stalls other connections.
 #include "server/http_server.hpp"
 
+#include "server/metrics.hpp"
+
 // g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code (a middle-end warning that ignores the
 // system-header rule); it is about Asio, not this file.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -105,6 +107,13 @@ std::size_t default_max_connections() noexcept {
     return std::max<std::size_t>(64, static_cast<std::size_t>(lim.rlim_cur) / 3);
 }
 
+request_kind kind_of(std::string_view path) noexcept {
+    if (path.ends_with("/pipeline")) return request_kind::pipeline;
+    if (path.ends_with("/cursor")) return request_kind::cursor;
+    if (path == "/info" || path.starts_with("/export/") || path.starts_with("/sync/")) return request_kind::replication;
+    return request_kind::other;
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return beast::iequals(a, b);
 }
@@ -173,6 +182,7 @@ struct http_server::impl {
     std::map<std::uint64_t, connection> connections;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
+    server_metrics metrics;
     std::size_t max_connections = 0;  ///< the effective limit (http_server_options::max_connections)
     bool refusal_logged = false;      ///< "connection limit reached" is logged once per crossing
     bool running = false;
@@ -372,6 +382,11 @@ struct http_server::impl {
         const std::uint64_t id = next_connection_id++;
         connection& entry = connections[id];  // std::map: the reference stays valid until erased
         const registration registered{this, id};
+        metrics.connection_opened();
+        struct counted {
+            server_metrics& m;
+            ~counted() { m.connection_closed(); }
+        } counting{metrics};
         entry.abort = [&stream] {
             beast::error_code ignored;
             stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -460,14 +475,22 @@ struct http_server::impl {
             }
             if (const auto p = target_path(req.target());
                 (p == "/v3/cursor" || p == "/v3-protobuf/cursor") && req.method() == http::verb::post) {
+                const std::uint64_t received = req.body().size();
+                std::uint64_t sent = 0;
+                unsigned status = 200;
                 const bool again = co_await serve_cursor(stream, req, keep_alive,
-                                                         p == "/v3/cursor" ? encoding::json : encoding::protobuf);
+                                                         p == "/v3/cursor" ? encoding::json : encoding::protobuf, sent, status);
+                metrics.request_done(request_kind::cursor, status, std::chrono::steady_clock::now() - started, received, sent);
                 entry.busy = false;
                 if (!again) break;
                 continue;
             }
+            const std::uint64_t received = req.body().size();
+            const request_kind kind = kind_of(target_path(req.target()));
             response res = co_await handle(req, stream.socket());
             res.keep_alive(keep_alive && !stopping);
+            metrics.request_done(kind, res.result_int(), std::chrono::steady_clock::now() - started, received,
+                                 res.body().size());
             if (logs(log_level::debug)) {
                 const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
                 log(log_level::debug, method + " " + target + " " + std::to_string(res.result_int()) + " " +
@@ -522,6 +545,15 @@ struct http_server::impl {
             return res;
         };
 
+        if (path == "/metrics") {
+            if (method != http::verb::get) co_return method_not_allowed("GET");
+            service_gauges g;
+            g.open_streams = svc.open_streams();
+            g.replication_generation = svc.replication_generation();
+            g.replication_index = svc.replication_index();
+            g.checkpoints = svc.checkpoints();
+            co_return make_response(version, http::status::ok, "text/plain; version=0.0.4", metrics.render(g));
+        }
         if (path == "/health") {
             if (method != http::verb::get) co_return method_not_allowed("GET");
             co_return make_response(version, http::status::ok, {}, {});
@@ -602,7 +634,9 @@ struct http_server::impl {
     /// stalls its cursor. A window that cannot be written within the stream expiry drops the connection, which
     /// rolls the stream back and frees it: a stalled reader cannot hold a transaction (or the write lock) longer
     /// than an idle stream could. Returns whether the connection may serve another request.
-    asio::awaitable<bool> serve_cursor(beast::tcp_stream& stream, request& req, bool keep_alive, encoding enc) {
+    /// sent and status: for the metrics.
+    asio::awaitable<bool> serve_cursor(beast::tcp_stream& stream, request& req, bool keep_alive, encoding enc,
+                                       std::uint64_t& sent, unsigned& status) {
         constexpr std::size_t window = 64 * 1024;
         const unsigned version = req.version();
         const auto write_limit = std::max(svc.options().stream_expiry, std::chrono::milliseconds(1000));
@@ -620,9 +654,9 @@ struct http_server::impl {
             if (opened.body) {
                 body = std::move(opened.body);
             } else {
-                const auto status = opened.refusal.status >= 100 && opened.refusal.status <= 999
-                                        ? static_cast<unsigned>(opened.refusal.status) : 500u;
-                refusal = make_response(version, http::int_to_status(status), opened.refusal.content_type,
+                const auto code = opened.refusal.status >= 100 && opened.refusal.status <= 999
+                                      ? static_cast<unsigned>(opened.refusal.status) : 500u;
+                refusal = make_response(version, http::int_to_status(code), opened.refusal.content_type,
                                         std::move(opened.refusal.body));
             }
         } catch (const std::exception& e) {
@@ -631,6 +665,8 @@ struct http_server::impl {
                                     std::string("Internal server error: ") + e.what() + "\n");
         }
         if (!body) {
+            status = refusal.result_int();
+            sent = refusal.body().size();
             refusal.keep_alive(keep_alive && !stopping);
             stream.expires_after(opts.read_timeout);
             auto [ec, n] = co_await http::async_write(stream, refusal, nothrow_awaitable);
@@ -673,6 +709,7 @@ struct http_server::impl {
                 break;
             }
             if (chunk.empty()) continue;
+            sent += chunk.size();
             stream.expires_after(write_limit);
             const auto piece = http::make_chunk(asio::buffer(chunk));  // a named local: see the g++ 12 note
             auto [ec, n] = co_await asio::async_write(stream, piece, nothrow_awaitable);
@@ -781,6 +818,7 @@ struct http_server::impl {
                 break;
             }
             entry.busy = true;
+            const auto message_started = std::chrono::steady_clock::now();
             std::vector<std::string> replies;
             try {
                 // A peer that closes the socket meanwhile interrupts the session's running work; the read below
@@ -807,6 +845,10 @@ struct http_server::impl {
                 }
             }
             entry.busy = false;
+            std::uint64_t sent = 0;
+            for (const auto& reply : replies) sent += reply.size();
+            metrics.request_done(request_kind::websocket, 200, std::chrono::steady_clock::now() - message_started,
+                                 buffer.size(), sent);
             if (write_failed) break;
             if (session->closed()) {
                 close_with = websocket::close_reason{websocket::close_code::policy_error};

@@ -282,6 +282,7 @@ struct core {
     /// arenas, so the sweep hands it back to the system (malloc_trim).
     std::atomic<bool> trim_due{false};
     std::size_t max_streams = 0;  ///< the effective limit on open streams (service_options::max_streams)
+    std::atomic<std::uint64_t> checkpoints{0};  ///< generations ended by try_checkpoint
 
     explicit core(service_options o)
         : opts(std::move(o)), policy(std::make_shared<const detail::sql_policy>(detail::make_sql_policy(opts.attach_dir))),
@@ -337,7 +338,9 @@ struct core {
         } unlocker{gate};
         std::lock_guard lk(streams_m);
         if (!all_streams_quiet()) return false;
-        return repl->checkpoint([this] { return truncate_wal(); });
+        const bool ended = repl->checkpoint([this] { return truncate_wal(); });
+        if (ended) checkpoints.fetch_add(1, std::memory_order_relaxed);
+        return ended;
     }
 
     bool all_streams_quiet();  // below db_stream
@@ -1723,5 +1726,20 @@ http_reply service::replication_frames(std::uint64_t generation, std::uint64_t s
 bool service::checkpoint_now() { return impl_->c->try_checkpoint(true); }
 
 std::uint64_t service::replication_generation() const { return impl_->c->repl ? impl_->c->repl->generation() : 0; }
+
+std::uint64_t service::open_streams() const {
+    std::lock_guard lk(impl_->c->streams_m);
+    return impl_->c->live_streams.size();
+}
+
+std::uint64_t service::replication_index() const noexcept {
+    try {
+        return impl_->c->repl ? impl_->c->repl->committed_frames() : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+std::uint64_t service::checkpoints() const noexcept { return impl_->c->checkpoints.load(std::memory_order_relaxed); }
 
 } // namespace libsql::server

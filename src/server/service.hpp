@@ -156,6 +156,11 @@ public:
     bool checkpoint_now();
     /// The current generation; 0 when replication is off.
     [[nodiscard]] std::uint64_t replication_generation() const;
+    /// For GET /metrics: open streams (HTTP and WebSocket), committed frames of the generation (0 when replication
+    /// is off or the WAL cannot be read), checkpoints that ended a generation since the start.
+    [[nodiscard]] std::uint64_t open_streams() const;
+    [[nodiscard]] std::uint64_t replication_index() const noexcept;
+    [[nodiscard]] std::uint64_t checkpoints() const noexcept;
 
     /// A WebSocket session for subprotocol hrana2 (version 2), hrana3 (version 3, JSON) or hrana3-protobuf (version
     /// 3, encoding::protobuf: on_message takes and returns binary Protobuf messages).

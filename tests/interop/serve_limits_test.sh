@@ -127,6 +127,25 @@ echo "     fds: $base before, $open with ${#batons[@]} open streams, $closed aft
 body=$(post '{"baton":"'"${batons[0]}"'","requests":[{"type":"close"}]}' v2/pipeline)
 [[ $body == *STREAM_EXPIRED* ]] && ok "an expired baton is STREAM_EXPIRED" || fail "expired baton: ${body:0:200}"
 
+# --- GET /metrics (Prometheus text) after all that
+curl -s -m 5 "$url/metrics" >"$dir/metrics"
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$dir/metrics"; }
+m_pipe=$(metric 'libsql_requests_total{kind="pipeline",status="2xx"}')
+m_cursor=$(metric 'libsql_requests_total{kind="cursor",status="2xx"}')
+m_count=$(metric 'libsql_request_duration_seconds_count{kind="pipeline"}')
+m_inf=$(metric 'libsql_request_duration_seconds_bucket{kind="pipeline",le="+Inf"}')
+m_sent=$(metric 'libsql_sent_bytes_total')
+m_conn=$(metric 'libsql_open_connections')
+m_streams=$(metric 'libsql_open_streams')
+m_gen=$(metric 'libsql_replication_generation')
+echo "     metrics: pipelines ${m_pipe:-?}, cursors ${m_cursor:-?}, sent ${m_sent:-?} bytes, connections ${m_conn:-?}, streams ${m_streams:-?}, generation ${m_gen:-?}"
+if [[ -n $m_pipe && -n $m_cursor && -n $m_sent && -n $m_conn && -n $m_streams && -n $m_gen ]] &&
+   (( m_pipe >= 60 && m_cursor >= 1 && m_count == m_inf && m_sent > 57000000 && m_conn >= 1 && m_streams == 0 && m_gen >= 1 )); then
+  ok "/metrics counts requests by kind and status, latency, bytes, connections, streams, generation"
+else
+  fail "/metrics: $(head -c 600 "$dir/metrics")"
+fi
+
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
