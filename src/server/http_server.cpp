@@ -5,6 +5,8 @@
 // co_awaited, so a slow statement never stalls other connections.
 #include "server/http_server.hpp"
 
+#include "server/metrics.hpp"
+
 // g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code (a middle-end warning that ignores the
 // system-header rule); it is about Asio, not this file.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -23,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -42,6 +45,7 @@
 #include <vector>
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 namespace libsql::server {
@@ -93,6 +97,21 @@ std::optional<std::vector<std::uint64_t>> path_numbers(std::string_view rest) {
         rest.remove_prefix(slash + 1);
     }
     return out;
+}
+
+/// Without --max-connections: a third of the descriptor limit (each connection is a socket; streams take another
+/// third, see service_options::max_streams), at least 64.
+std::size_t default_max_connections() noexcept {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 10'000;
+    return std::max<std::size_t>(64, static_cast<std::size_t>(lim.rlim_cur) / 3);
+}
+
+request_kind kind_of(std::string_view path) noexcept {
+    if (path.ends_with("/pipeline")) return request_kind::pipeline;
+    if (path.ends_with("/cursor")) return request_kind::cursor;
+    if (path == "/info" || path.starts_with("/export/") || path.starts_with("/sync/")) return request_kind::replication;
+    return request_kind::other;
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -163,6 +182,9 @@ struct http_server::impl {
     std::map<std::uint64_t, connection> connections;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
+    server_metrics metrics;
+    std::size_t max_connections = 0;  ///< the effective limit (http_server_options::max_connections)
+    bool refusal_logged = false;      ///< "connection limit reached" is logged once per crossing
     bool running = false;
     std::uint16_t bound_port = 0;
 
@@ -175,6 +197,7 @@ struct http_server::impl {
     impl(service& s, http_server_options o)
         : svc(s), opts(std::move(o)),
           pool(opts.worker_threads == 0 ? default_worker_threads() : std::max(1u, opts.worker_threads)) {
+        max_connections = opts.max_connections != 0 ? opts.max_connections : default_max_connections();
         const std::string where = opts.listen_address + ":" + std::to_string(opts.port);
         try {
             tcp::resolver resolver{ioc};
@@ -322,8 +345,35 @@ struct http_server::impl {
             }
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
+            if (connections.size() >= max_connections) {
+                // Said at once, not left to time out: a 503 the client can read, then the socket closes.
+                spawn(refuse_connection(std::move(socket)), "refused connection");
+                continue;
+            }
+            refusal_logged = false;
             spawn(serve_connection(std::move(socket)), "connection");
         }
+    }
+
+    /// Past max_connections: 503 with Retry-After, written within a second, and the socket closed. The request is
+    /// not read (the client may still be sending it: the close may reset the connection instead).
+    asio::awaitable<void> refuse_connection(tcp::socket socket) {
+        if (!refusal_logged) {
+            refusal_logged = true;
+            log(log_level::warn, "connection limit reached (" + std::to_string(max_connections) +
+                                     ", --max-connections): refusing new connections with 503");
+        }
+        beast::tcp_stream stream{std::move(socket)};
+        response res = make_response(11, http::status::service_unavailable, text_plain,
+                                     "Too many connections (the server's limit is " + std::to_string(max_connections) + ")\n");
+        res.set(http::field::retry_after, "1");
+        res.keep_alive(false);
+        stream.expires_after(std::chrono::seconds(1));
+        auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
+        (void)ec;
+        (void)n;
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     }
 
     // ------------------------------------------------------------------------------------------------ HTTP
@@ -332,6 +382,11 @@ struct http_server::impl {
         const std::uint64_t id = next_connection_id++;
         connection& entry = connections[id];  // std::map: the reference stays valid until erased
         const registration registered{this, id};
+        metrics.connection_opened();
+        struct counted {
+            server_metrics& m;
+            ~counted() { m.connection_closed(); }
+        } counting{metrics};
         entry.abort = [&stream] {
             beast::error_code ignored;
             stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -418,8 +473,24 @@ struct http_server::impl {
                 method = std::string{req.method_string()};
                 target = std::string{req.target()};
             }
+            if (const auto p = target_path(req.target());
+                (p == "/v3/cursor" || p == "/v3-protobuf/cursor") && req.method() == http::verb::post) {
+                const std::uint64_t received = req.body().size();
+                std::uint64_t sent = 0;
+                unsigned status = 200;
+                const bool again = co_await serve_cursor(stream, req, keep_alive,
+                                                         p == "/v3/cursor" ? encoding::json : encoding::protobuf, sent, status);
+                metrics.request_done(request_kind::cursor, status, std::chrono::steady_clock::now() - started, received, sent);
+                entry.busy = false;
+                if (!again) break;
+                continue;
+            }
+            const std::uint64_t received = req.body().size();
+            const request_kind kind = kind_of(target_path(req.target()));
             response res = co_await handle(req, stream.socket());
             res.keep_alive(keep_alive && !stopping);
+            metrics.request_done(kind, res.result_int(), std::chrono::steady_clock::now() - started, received,
+                                 res.body().size());
             if (logs(log_level::debug)) {
                 const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
                 log(log_level::debug, method + " " + target + " " + std::to_string(res.result_int()) + " " +
@@ -474,6 +545,15 @@ struct http_server::impl {
             return res;
         };
 
+        if (path == "/metrics") {
+            if (method != http::verb::get) co_return method_not_allowed("GET");
+            service_gauges g;
+            g.open_streams = svc.open_streams();
+            g.replication_generation = svc.replication_generation();
+            g.replication_index = svc.replication_index();
+            g.checkpoints = svc.checkpoints();
+            co_return make_response(version, http::status::ok, "text/plain; version=0.0.4", metrics.render(g));
+        }
         if (path == "/health") {
             if (method != http::verb::get) co_return method_not_allowed("GET");
             co_return make_response(version, http::status::ok, {}, {});
@@ -547,6 +627,108 @@ struct http_server::impl {
         }
         const auto status = reply.status >= 100 && reply.status <= 999 ? static_cast<unsigned>(reply.status) : 500u;
         co_return make_response(version, http::int_to_status(status), reply.content_type, std::move(reply.body));
+    }
+
+    /// POST /v3/cursor, streamed in a chunked body: the head and the entries leave as they are stepped, a window at
+    /// a time, and the next window is only stepped once the last one is written, so a client that stops reading
+    /// stalls its cursor. A window that cannot be written within the stream expiry drops the connection, which
+    /// rolls the stream back and frees it: a stalled reader cannot hold a transaction (or the write lock) longer
+    /// than an idle stream could. Returns whether the connection may serve another request.
+    /// sent and status: for the metrics.
+    asio::awaitable<bool> serve_cursor(beast::tcp_stream& stream, request& req, bool keep_alive, encoding enc,
+                                       std::uint64_t& sent, unsigned& status) {
+        constexpr std::size_t window = 64 * 1024;
+        const unsigned version = req.version();
+        const auto write_limit = std::max(svc.options().stream_expiry, std::chrono::milliseconds(1000));
+        std::string authorization{req[http::field::authorization]};
+        auto stop = std::make_shared<request_interrupt>();
+        const watch_guard watching = watch(stream.socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
+                                           "/v3/cursor request");
+        std::shared_ptr<cursor_body> body;
+        response refusal;
+        try {
+            auto work = [this, stop, enc, text = std::move(req.body()), auth = std::move(authorization)]() {
+                return svc.open_cursor(text, auth, stop.get(), enc);
+            };
+            auto opened = co_await on_pool(std::move(work));
+            if (opened.body) {
+                body = std::move(opened.body);
+            } else {
+                const auto code = opened.refusal.status >= 100 && opened.refusal.status <= 999
+                                      ? static_cast<unsigned>(opened.refusal.status) : 500u;
+                refusal = make_response(version, http::int_to_status(code), opened.refusal.content_type,
+                                        std::move(opened.refusal.body));
+            }
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("cursor request failed: ") + e.what());
+            refusal = make_response(version, http::status::internal_server_error, text_plain,
+                                    std::string("Internal server error: ") + e.what() + "\n");
+        }
+        if (!body) {
+            status = refusal.result_int();
+            sent = refusal.body().size();
+            refusal.keep_alive(keep_alive && !stopping);
+            stream.expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_write(stream, refusal, nothrow_awaitable);
+            (void)n;
+            co_return !ec && refusal.keep_alive();
+        }
+        // The body is freed on the pool: that rolls its stream back, which may wait on the database.
+        auto release = [this](std::shared_ptr<cursor_body>& b) -> asio::awaitable<void> {
+            auto work = [held = std::move(b)]() mutable { held.reset(); };
+            try {
+                co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("closing a cursor failed: ") + e.what());
+            }
+        };
+
+        http::response<http::empty_body> head{http::status::ok, version};
+        head.set(http::field::server, "libsql-cpp");
+        head.set(http::field::content_type, enc == encoding::protobuf ? "application/x-protobuf" : "text/plain");
+        head.chunked(true);
+        head.keep_alive(keep_alive && !stopping);
+        http::response_serializer<http::empty_body> serializer{head};
+        stream.expires_after(write_limit);
+        bool ok = true;
+        {
+            auto [ec, n] = co_await http::async_write_header(stream, serializer, nothrow_awaitable);
+            (void)n;
+            ok = !ec;
+        }
+        bool more = ok;
+        while (more) {
+            std::string chunk;
+            try {
+                auto work = [body, &chunk] { return body->next(chunk, window); };
+                more = co_await on_pool(std::move(work));
+            } catch (const std::exception& e) {
+                // Nothing can be said in-band once the body has begun: cut the connection.
+                log(log_level::error, std::string("cursor failed: ") + e.what());
+                ok = false;
+                break;
+            }
+            if (chunk.empty()) continue;
+            sent += chunk.size();
+            stream.expires_after(write_limit);
+            const auto piece = http::make_chunk(asio::buffer(chunk));  // a named local: see the g++ 12 note
+            auto [ec, n] = co_await asio::async_write(stream, piece, nothrow_awaitable);
+            (void)n;
+            if (ec) {
+                if (ec == beast::error::timeout)
+                    log(log_level::warn, "a cursor's client read nothing for " + std::to_string(write_limit.count()) +
+                                             " ms: closing its connection and freeing its stream");
+                ok = false;
+                break;
+            }
+        }
+        co_await release(body);
+        if (!ok) co_return false;
+        stream.expires_after(opts.read_timeout);
+        const auto last = http::make_chunk_last();
+        auto [ec, n] = co_await asio::async_write(stream, last, nothrow_awaitable);
+        (void)n;
+        co_return !ec && head.keep_alive();
     }
 
     // ------------------------------------------------------------------------------------------------ WebSocket
@@ -636,6 +818,7 @@ struct http_server::impl {
                 break;
             }
             entry.busy = true;
+            const auto message_started = std::chrono::steady_clock::now();
             std::vector<std::string> replies;
             try {
                 // A peer that closes the socket meanwhile interrupts the session's running work; the read below
@@ -662,6 +845,10 @@ struct http_server::impl {
                 }
             }
             entry.busy = false;
+            std::uint64_t sent = 0;
+            for (const auto& reply : replies) sent += reply.size();
+            metrics.request_done(request_kind::websocket, 200, std::chrono::steady_clock::now() - message_started,
+                                 buffer.size(), sent);
             if (write_failed) break;
             if (session->closed()) {
                 close_with = websocket::close_reason{websocket::close_code::policy_error};

@@ -19,7 +19,12 @@ struct http_server_options {
     std::string listen_address = "127.0.0.1";
     std::uint16_t port = 8080;                            ///< 0: pick a free port (see port())
     std::size_t max_body_bytes = 10 * 1024 * 1024;        ///< larger requests get 413
-    std::chrono::milliseconds read_timeout{30'000};       ///< slow clients are cut off after this
+    /// Slow clients are cut off after this: a deadline for a request's headers, then one for its body (a client
+    /// trickling bytes cannot extend it), and the idle time allowed between keep-alive requests.
+    std::chrono::milliseconds read_timeout{30'000};
+    /// Open HTTP/WebSocket connections at most; one more is answered 503 (Retry-After: 1) and closed at once.
+    /// 0: a third of the descriptor limit (RLIMIT_NOFILE), at least 64.
+    std::size_t max_connections = 0;
     unsigned worker_threads = 0;                          ///< database work; 0: hardware concurrency, at least 2
     std::chrono::milliseconds drain_timeout{5'000};       ///< stop(): how long in-flight requests may take to finish
     /// stop(): after this grace period the statements still running are interrupted (service::interrupt_running),

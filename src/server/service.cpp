@@ -12,8 +12,11 @@
 //
 // Read-only access (a JWT with "a":"ro") is enforced by an authorizer on every stream's connection: statements that
 // would write (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, ATTACH, setting PRAGMAs…) fail to prepare with
-// SQLITE_AUTH and a message that says the token is read-only. The same authorizer notes statements that change
-// connection state (PRAGMA assignments, temporary objects, ATTACH): such connections are closed rather than pooled.
+// SQLITE_AUTH and a message that says the token is read-only. BEGIN IMMEDIATE/EXCLUSIVE look like any BEGIN to an
+// authorizer, so a read-only stream also runs with PRAGMA query_only=1: taking the write lock then fails, and the
+// error is reported as SQLITE_AUTH too. The same authorizer keeps every client away from the file system and from
+// what could corrupt the database (sql_policy.hpp), and notes statements that change connection state (PRAGMA
+// assignments, temporary objects, ATTACH): such connections are closed rather than pooled.
 //
 // BEGIN TRANSACTION READONLY (libsql syntax) runs as BEGIN DEFERRED plus PRAGMA query_only=1; query_only is turned
 // off again as soon as the connection is back in autocommit mode (checked after every statement).
@@ -32,8 +35,14 @@
 #include "server/auth.hpp"
 #include "local/page_codec.hpp"
 #include "server/replication.hpp"
+#include "server/sql_policy.hpp"
 
 #include <sodium.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -58,6 +67,7 @@ constexpr std::size_t max_idle_connections = 16;
 constexpr std::size_t max_cached_tokens = 1024;
 constexpr std::chrono::seconds expired_memory{300};
 constexpr std::chrono::milliseconds busy_timeout{10'000};
+constexpr std::size_t large_response = 1024 * 1024;  ///< responses from this size on make the sweep trim the heap
 
 template <class... F> struct overloaded : F... { using F::operator()...; };
 template <class... F> overloaded(F...) -> overloaded<F...>;
@@ -90,6 +100,23 @@ hrana::error to_hrana(const libsql::error& e) {
     }
     if (dynamic_cast<const too_big*>(&e) != nullptr) return {std::move(message), "SQLITE_TOOBIG"};
     return {std::move(message), "SQL_INPUT_ERROR"};
+}
+
+/// About the bytes a row takes in a JSON response ({"type":"text","value":"…"} per value), for the response limit.
+/// Escapes are not counted: it may fall short of the real size, never far above it.
+std::size_t approx_json_size(const std::vector<libsql::value>& row) {
+    std::size_t n = 2;
+    for (const auto& v : row) {
+        const auto view = v.view();
+        switch (view.type()) {
+        case value_type::null: n += 16; break;
+        case value_type::integer: n += 32; break;
+        case value_type::real: n += 48; break;
+        case value_type::text: n += 28 + view.as_text().size(); break;
+        case value_type::blob: n += 29 + (view.as_blob().size() + 2) / 3 * 4; break;
+        }
+    }
+    return n;
 }
 
 std::string upper_word(std::string_view& text) {
@@ -145,64 +172,8 @@ private:
 };
 
 // ------------------------------------------------------------------------------------------------ connections
-/// What the authorizer of one connection reads and records.
-struct guard_state {
-    bool read_only = false;  ///< the current request's token may only read
-    bool internal = false;   ///< the server's own statements (query_only, describe): neither denied nor recorded
-    bool dirty = false;      ///< the connection's state changed in a way a later stream must not inherit
-    bool protect_wal = false;  ///< replication is on: clients may not checkpoint nor change the journal mode
-    bool schema_write = false;  ///< a statement prepared since the last look changes the main schema (CREATE…)
-};
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-bool read_pragma(std::string_view name) {
-    static constexpr std::array<std::string_view, 9> names{"table_info", "table_xinfo", "index_list",
-                                                           "index_info", "index_xinfo", "foreign_key_list",
-                                                           "integrity_check", "quick_check", "foreign_key_check"};
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-authorizer_result authorize(guard_state& g, const authorizer_request& r) {
-    if (g.internal) return authorizer_result::allow;
-    using A = authorizer_action;
-    bool writes = false;
-    switch (r.action) {
-    case A::create_index: case A::create_table: case A::create_trigger: case A::create_view: case A::drop_index:
-    case A::drop_table: case A::drop_trigger: case A::drop_view: case A::alter_table: case A::create_vtable:
-    case A::drop_vtable:
-        g.schema_write = true;  // other connections must reload their schema once this commits (db_stream)
-        writes = true;
-        break;
-    case A::select: case A::read: case A::function: case A::transaction: case A::savepoint: case A::recursive:
-        return authorizer_result::allow;
-    case A::pragma:
-        // The replication log relies on a WAL that only the service checkpoints (generations, docs/SERVER.md).
-        if (g.protect_wal) {
-            const std::string_view name = r.arg1.value_or("");
-            if (iequal(name, "wal_checkpoint") || (r.arg2 && (iequal(name, "wal_autocheckpoint") || iequal(name, "journal_mode"))))
-                return authorizer_result::deny;
-        }
-        if (!r.arg2) return authorizer_result::allow;
-        if (read_pragma(r.arg1.value_or(""))) return authorizer_result::allow;
-        g.dirty = true;
-        writes = true;
-        break;
-    case A::create_temp_index: case A::create_temp_table: case A::create_temp_trigger: case A::create_temp_view:
-    case A::attach: case A::detach:
-        g.dirty = true;
-        writes = true;
-        break;
-    default:
-        writes = true;
-        break;
-    }
-    return writes && g.read_only ? authorizer_result::deny : authorizer_result::allow;
-}
+using detail::guard_state;
+using detail::iequal;
 
 class ws_session_impl;
 class db_stream;
@@ -255,6 +226,17 @@ private:
     quiet_gate& g_;
 };
 
+/// The limit on open streams: the one given, or (0) what the descriptor limit allows. A stream's connection keeps
+/// the database and its WAL open (SQLite may keep a closed one's descriptors for reuse, see docs/SERVER.md), so
+/// streams are kept to a third of RLIMIT_NOFILE, less a reserve for sockets and the server's own files.
+std::size_t effective_max_streams(std::size_t given) {
+    if (given != 0) return given;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 10'000;
+    const auto fds = static_cast<std::size_t>(lim.rlim_cur);
+    return fds > 192 ? (fds - 128) / 3 : 16;
+}
+
 /// Whether the service should replicate this path: a plain file (not ":memory:", not a "file:" URI).
 bool replicable_path(const service_options& o) {
     return o.replication && !o.path.empty() && o.path != ":memory:" && o.path.rfind("file:", 0) != 0;
@@ -274,6 +256,7 @@ struct pooled {
 /// What the service and its WebSocket sessions share (sessions may outlive nothing, but hold it anyway).
 struct core {
     service_options opts;
+    std::shared_ptr<const detail::sql_policy> policy;  ///< before db: every connection's authorizer reads it
     libsql::database db;
     std::atomic<bool> shut{false};
     std::atomic<bool> halting{false};  ///< interrupt_running() was called: no statement may start any more
@@ -296,8 +279,15 @@ struct core {
     std::set<db_stream*> live_streams;
     std::mutex keeper_m;
     libsql::connection keeper;
+    /// A large response was built or streamed since the last sweep: glibc keeps freed memory in its (per-thread)
+    /// arenas, so the sweep hands it back to the system (malloc_trim).
+    std::atomic<bool> trim_due{false};
+    std::size_t max_streams = 0;  ///< the effective limit on open streams (service_options::max_streams)
+    std::atomic<std::uint64_t> checkpoints{0};  ///< generations ended by try_checkpoint
 
-    explicit core(service_options o) : opts(std::move(o)), db(opts.path, make_options(opts)) {
+    explicit core(service_options o)
+        : opts(std::move(o)), policy(std::make_shared<const detail::sql_policy>(detail::make_sql_policy(opts.attach_dir))),
+          db(opts.path, make_options(opts)) {
         if (replicable_path(opts)) {
             // Before any connection reads the database (and recovers a WAL left by a crash).
             repl = std::make_unique<replication_log>(replication_options{
@@ -314,6 +304,7 @@ struct core {
             repl.reset();
             idle.back().guard->protect_wal = false;
         }
+        max_streams = effective_max_streams(opts.max_streams);
         if (repl) {
             keeper = db.connect();
             keeper.execute("PRAGMA wal_autocheckpoint=0");
@@ -359,10 +350,22 @@ struct core {
         } unlocker{gate};
         std::lock_guard lk(streams_m);
         if (!all_streams_quiet()) return false;
-        return repl->checkpoint([this] { return truncate_wal(); });
+        const bool ended = repl->checkpoint([this] { return truncate_wal(); });
+        if (ended) checkpoints.fetch_add(1, std::memory_order_relaxed);
+        return ended;
     }
 
     bool all_streams_quiet();  // below db_stream
+
+    /// max_streams streams (HTTP and WebSocket) are open: a new one is refused until some close or expire.
+    bool stream_limit_reached() {
+        std::lock_guard lk(streams_m);
+        return live_streams.size() >= max_streams;
+    }
+    [[nodiscard]] std::string stream_limit_message() const {
+        return "the server has " + std::to_string(max_streams) +
+               " streams open, its limit (--max-streams): close streams, or retry once idle ones expire";
+    }
     void interrupt_all() noexcept;
     bool any_stream_in_transaction();
 
@@ -385,7 +388,7 @@ struct core {
             p.conn.execute("PRAGMA wal_autocheckpoint=0");
             p.guard->protect_wal = true;
         }
-        p.conn.authorizer([g = p.guard](const authorizer_request& r) { return authorize(*g, r); });
+        p.conn.authorizer([g = p.guard, pol = policy](const authorizer_request& r) { return detail::authorize(*pol, *g, r); });
         return p;
     }
 
@@ -445,7 +448,7 @@ public:
             std::lock_guard lk(c_->streams_m);
             c_->live_streams.erase(this);
         }
-        if (readonly_txn_) internal_sql("PRAGMA query_only=0");
+        if (readonly_txn_ || query_only_token_) internal_sql("PRAGMA query_only=0");
         c_->release(std::move(p_));
     }
 
@@ -463,29 +466,169 @@ public:
     db_stream(const db_stream&) = delete;
     db_stream& operator=(const db_stream&) = delete;
 
-    void set_access(access a) noexcept { p_.guard->read_only = a == access::read_only; }
+    /// The access of the request about to run. A read-only token's requests run with query_only on, so that
+    /// BEGIN IMMEDIATE/EXCLUSIVE cannot take the write lock (the authorizer cannot tell them from BEGIN).
+    void set_access(access a) noexcept {
+        const bool ro = a == access::read_only;
+        p_.guard->read_only = ro;
+        if (ro == query_only_token_) return;
+        query_only_token_ = ro;
+        if (ro) internal_sql("PRAGMA query_only=1");
+        else if (!readonly_txn_) internal_sql("PRAGMA query_only=0");
+    }
     libsql::connection& conn() noexcept { return p_.conn; }
     /// The interrupt the current request (HTTP) or the whole session (WebSocket) obeys; nullptr: none.
     void set_stop(const request_interrupt* stop) noexcept { stop_ = stop; }
 
     // -------------------------------------------------------------------------------------------- requests
-    hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s) {
+    /// Runs a statement whole. budget: the bytes of rows the response may still take (a pipeline's limit, see
+    /// service_options::max_response_bytes); rows beyond it fail the statement with RESPONSE_TOO_LARGE.
+    hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s, std::size_t* budget = nullptr) {
+        std::vector<hrana::column> cols;
+        running_stmt run = start(store, s, cols);
+        hrana::stmt_result r;
+        std::vector<libsql::value> row;
+        while (next_row(run, row)) {
+            if (budget != nullptr) {
+                const std::size_t size = approx_json_size(row);
+                if (size > *budget) {
+                    run = {};
+                    after_statement();
+                    fail("RESPONSE_TOO_LARGE", "Response is too large: the result exceeds the server's limit of " +
+                                                   std::to_string(c_->opts.max_response_bytes) +
+                                                   " bytes (--max-response-bytes); select fewer rows or use a cursor");
+                }
+                *budget -= size;
+            }
+            r.rows.push_back(std::move(row));
+            row = {};
+        }
+        auto end = finish(run);
+        r.cols = std::move(cols);
+        r.affected_row_count = end.affected_row_count;
+        r.last_insert_rowid = end.last_insert_rowid;
+        r.replication_index = end.replication_index;
+        return r;
+    }
+
+    /// A statement being stepped (one cursor step, or execute()).
+    struct running_stmt {
+        libsql::statement st;
+        libsql::rows rows;
+        bool has_rows = false;    ///< rows are being read (want_rows and a prepared statement)
+        bool prepared = false;    ///< false: BEGIN READONLY, already done
+        bool insert = false;      ///< an INSERT/REPLACE: reports last_insert_rowid
+        std::int64_t before = 0;  ///< total_changes() before it ran
+    };
+
+    /// Prepares, binds and starts a statement; cols gets its columns. Throws stmt_failure.
+    running_stmt start(const sql_store& store, const hrana::stmt& s, std::vector<hrana::column>& cols) {
         const std::string& sql = store.resolve(s.sql, s.sql_id);
         check_stop();
+        p_.guard->denial.clear();
         fresh_schema();
+        running_stmt run;
         try {
-            auto r = execute_text(sql, s);
-            after_statement();
-            return r;
+            if (is_begin_readonly(sql)) {
+                begin_readonly();
+                after_statement();
+                return run;
+            }
+            auto& conn = p_.conn;
+            run.st = prepare_current(sql);
+            run.prepared = true;
+            run.insert = libsql::detail::remote::classify_statement(sql).insert;
+            bind(run.st, s);
+            cols = columns_of(run.st);
+            run.before = conn.total_changes();
+            if (s.want_rows) {
+                run.rows = run.st.query();
+                run.has_rows = true;
+            } else {
+                (void)run.st.execute();
+            }
+            return run;
         } catch (const libsql::error& e) {
+            run = {};
+            after_statement();
+            throw stmt_failure{described(e)};
+        } catch (stmt_failure&) {
+            run = {};
+            after_statement();
+            throw;
+        }
+    }
+
+    /// The next row into out; false at the end. Throws stmt_failure (the statement is then over).
+    bool next_row(running_stmt& run, std::vector<libsql::value>& out) {
+        if (!run.has_rows) return false;
+        try {
+            if (!run.rows.next()) {
+                run.has_rows = false;
+                return false;
+            }
+            const auto row = run.rows.current();
+            const int n = run.rows.column_count();
+            out.clear();
+            out.reserve(static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) out.emplace_back(row.at(i));
+            return true;
+        } catch (const libsql::error& e) {
+            run = {};
             after_statement();
             throw stmt_failure{described(e)};
         }
     }
 
+    struct stmt_end {
+        std::uint64_t affected_row_count = 0;
+        std::optional<std::int64_t> last_insert_rowid;
+        std::optional<std::uint64_t> replication_index;
+    };
+
+    /// Ends a statement whose rows were all read (or not wanted).
+    stmt_end finish(running_stmt& run) {
+        auto& conn = p_.conn;
+        stmt_end r;
+        try {
+            if (!run.prepared) {
+                after_statement();
+                return r;
+            }
+            const bool changed_rows = conn.total_changes() != run.before;
+            const auto changed = changed_rows ? conn.changes() : 0;
+            r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
+            // As sqld: an INSERT (or REPLACE, also after WITH) reports the connection's last_insert_rowid, any other
+            // statement none. The connection may have served other streams before: an INSERT that inserted nothing
+            // reports what this stream's own inserts left (0 on a new stream), as sqld's connection per stream would.
+            if (run.insert) {
+                if (changed_rows) rowid_ = conn.last_insert_rowid();
+                r.last_insert_rowid = rowid_;
+            }
+            // Once a write is committed: the last committed frame of the current generation (at least this write's).
+            if (!run.st.readonly()) wrote_ = true;
+            run = {};
+            if (wrote_ && c_->repl && conn.is_autocommit()) {
+                wrote_ = false;
+                try {
+                    r.replication_index = c_->repl->committed_frames();
+                } catch (const std::exception&) {
+                    // Optional information: a WAL that cannot be read shows up on /sync instead.
+                }
+            }
+        } catch (const libsql::error& e) {
+            run = {};
+            after_statement();
+            throw stmt_failure{described(e)};
+        }
+        after_statement();
+        return r;
+    }
+
     void sequence(const sql_store& store, const std::optional<std::string>& sql_text, const std::optional<std::int32_t>& id) {
         const std::string& sql = store.resolve(sql_text, id);
         check_stop();
+        p_.guard->denial.clear();
         fresh_schema();
         try {
             if (is_begin_readonly(sql)) begin_readonly();
@@ -529,14 +672,17 @@ public:
         }
     }
 
+    /// Whether a step's condition holds, given the outcomes of the earlier steps.
+    bool condition_holds(const hrana::condition& c, const std::vector<std::optional<bool>>& ok) { return eval(c, ok); }
+
     /// Runs a batch, calling out(step, result-or-error) for every step that ran (skipped steps are not reported).
-    template <class Out> void batch(const sql_store& store, const hrana::batch& b, Out&& out) {
+    template <class Out> void batch(const sql_store& store, const hrana::batch& b, Out&& out, std::size_t* budget = nullptr) {
         std::vector<std::optional<bool>> ok(b.steps.size());
         for (std::size_t i = 0; i < b.steps.size(); ++i) {
             const auto& step = b.steps[i];
             if (step.condition && !eval(*step.condition, ok)) continue;
             try {
-                auto r = execute(store, step.stmt);
+                auto r = execute(store, step.stmt, budget);
                 ok[i] = true;
                 out(i, std::move(r));
             } catch (stmt_failure& f) {
@@ -574,10 +720,22 @@ private:
         return false;
     }
 
+    /// The Hrana error of a failed statement; a refusal by the authorizer says what was refused and why.
     hrana::error described(const libsql::error& e) const {
         auto err = to_hrana(e);
-        if (err.code == "SQLITE_AUTH" && p_.guard->read_only)
+        auto& denial = p_.guard->denial;
+        if (!denial.empty() && (err.code == "SQLITE_AUTH" || contains(err.message, "not authorized"))) {
+            // A refused function fails its prepare with SQLITE_ERROR: report every refusal alike.
+            err.code = "SQLITE_AUTH";
+            err.message = denial + " (" + err.message + ")";
+        } else if (err.code == "SQLITE_AUTH" && p_.guard->read_only) {
             err.message = "this token grants read-only access; the statement would write (" + err.message + ")";
+        } else if (err.code == "SQLITE_READONLY" && query_only_token_) {
+            // query_only stopped a write lock (BEGIN IMMEDIATE/EXCLUSIVE) or a write: the token's doing.
+            err.code = "SQLITE_AUTH";
+            err.message = "this token grants read-only access; the statement would take the write lock (" + err.message + ")";
+        }
+        denial.clear();
         return err;
     }
 
@@ -614,53 +772,6 @@ private:
             }
             st.bind(i, *v);
         }
-    }
-
-    hrana::stmt_result execute_text(const std::string& sql, const hrana::stmt& s) {
-        hrana::stmt_result r;
-        auto& conn = p_.conn;
-        if (is_begin_readonly(sql)) {
-            begin_readonly();
-            return r;
-        }
-        auto st = prepare_current(sql);
-        bind(st, s);
-        r.cols = columns_of(st);
-        const auto before = conn.total_changes();
-        if (s.want_rows) {
-            auto rows = st.query();
-            const int n = rows.column_count();
-            while (rows.next()) {
-                const auto row = rows.current();
-                std::vector<libsql::value> values;
-                values.reserve(static_cast<std::size_t>(n));
-                for (int i = 0; i < n; ++i) values.emplace_back(row.at(i));
-                r.rows.push_back(std::move(values));
-            }
-        } else {
-            (void)st.execute();
-        }
-        const bool changed_rows = conn.total_changes() != before;
-        const auto changed = changed_rows ? conn.changes() : 0;
-        r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
-        // As sqld: an INSERT (or REPLACE, also after WITH) reports the connection's last_insert_rowid, any other
-        // statement none. The connection may have served other streams before: an INSERT that inserted nothing
-        // reports what this stream's own inserts left (0 on a new stream), as sqld's connection per stream would.
-        if (libsql::detail::remote::classify_statement(sql).insert) {
-            if (changed_rows) rowid_ = conn.last_insert_rowid();
-            r.last_insert_rowid = rowid_;
-        }
-        // Once a write is committed: the last committed frame of the current generation (at least this write's).
-        if (!st.readonly()) wrote_ = true;
-        if (wrote_ && c_->repl && conn.is_autocommit()) {
-            wrote_ = false;
-            try {
-                r.replication_index = c_->repl->committed_frames();
-            } catch (const std::exception&) {
-                // Optional information: a WAL that cannot be read shows up on /sync instead.
-            }
-        }
-        return r;
     }
 
     /// Prepares with a current schema: when preparing fails with SQLITE_ERROR (a schema changed by another process
@@ -723,7 +834,7 @@ private:
             if (!p_.conn.is_autocommit()) return;
         } catch (...) {
         }
-        internal_sql("PRAGMA query_only=0");
+        if (!query_only_token_) internal_sql("PRAGMA query_only=0");
         readonly_txn_ = false;
     }
 
@@ -740,6 +851,7 @@ private:
     std::shared_ptr<core> c_;
     pooled p_;
     bool readonly_txn_ = false;
+    bool query_only_token_ = false;  ///< query_only is on because the request's token is read-only
     bool wrote_ = false;  ///< a statement that may write ran since the connection was last in autocommit mode
     bool schema_pending_ = false;  ///< a schema change ran in the open transaction: count it once committed
     std::int64_t rowid_ = 0;       ///< the last rowid this stream's own INSERTs produced
@@ -791,31 +903,70 @@ void validate_batch(const hrana::batch& b, int version) {
         if (b.steps[i].condition) validate_condition(*b.steps[i].condition, i, version);
 }
 
-hrana::batch_result run_batch(db_stream& s, const sql_store& store, const hrana::batch& b) {
+hrana::batch_result run_batch(db_stream& s, const sql_store& store, const hrana::batch& b, std::size_t* budget = nullptr) {
     hrana::batch_result r;
     r.step_results.resize(b.steps.size());
     r.step_errors.resize(b.steps.size());
     s.batch(store, b, overloaded{
         [&](std::size_t i, hrana::stmt_result&& x) { r.step_results[i] = std::move(x); },
         [&](std::size_t i, hrana::error&& e) { r.step_errors[i] = std::move(e); },
-    });
+    }, budget);
     return r;
 }
 
-std::vector<hrana::cursor_entry> run_cursor(db_stream& s, const sql_store& store, const hrana::batch& b) {
-    std::vector<hrana::cursor_entry> out;
-    s.batch(store, b, overloaded{
-        [&](std::size_t i, hrana::stmt_result&& x) {
-            out.emplace_back(hrana::step_begin_entry{static_cast<std::uint32_t>(i), std::move(x.cols)});
-            for (auto& row : x.rows) out.emplace_back(hrana::row_entry{std::move(row)});
-            out.emplace_back(hrana::step_end_entry{x.affected_row_count, x.last_insert_rowid});
-        },
-        [&](std::size_t i, hrana::error&& e) {
-            out.emplace_back(hrana::step_error_entry{static_cast<std::uint32_t>(i), std::move(e)});
-        },
-    });
-    return out;
-}
+/// Steps a cursor's batch one entry at a time: only the row being read is held, so a cursor's memory stays small
+/// whatever its result. The stream and the store must outlive it; nothing else may run on the stream meanwhile.
+class batch_cursor {
+public:
+    batch_cursor(db_stream& s, const sql_store& store, hrana::batch b)
+        : s_(s), store_(store), b_(std::move(b)), ok_(b_.steps.size()) {}
+
+    /// The next entry; nullopt once the batch is done. Never throws stmt_failure: failures are entries.
+    std::optional<hrana::cursor_entry> next() {
+        for (;;) {
+            if (cur_) {
+                const auto step = static_cast<std::uint32_t>(i_);
+                try {
+                    std::vector<libsql::value> row;
+                    if (s_.next_row(*cur_, row)) return hrana::row_entry{std::move(row)};
+                    const auto end = s_.finish(*cur_);
+                    cur_.reset();
+                    ok_[i_++] = true;
+                    return hrana::step_end_entry{end.affected_row_count, end.last_insert_rowid};
+                } catch (stmt_failure& f) {
+                    cur_.reset();
+                    ok_[i_++] = false;
+                    return hrana::step_error_entry{step, std::move(f.err)};
+                }
+            }
+            if (i_ >= b_.steps.size()) return std::nullopt;
+            const auto& step = b_.steps[i_];
+            if (step.condition && !s_.condition_holds(*step.condition, ok_)) {
+                ++i_;
+                continue;
+            }
+            try {
+                std::vector<hrana::column> cols;
+                cur_.emplace(s_.start(store_, step.stmt, cols));
+                return hrana::step_begin_entry{static_cast<std::uint32_t>(i_), std::move(cols)};
+            } catch (stmt_failure& f) {
+                ok_[i_] = false;
+                return hrana::step_error_entry{static_cast<std::uint32_t>(i_++), std::move(f.err)};
+            }
+        }
+    }
+
+    /// Whether a statement is being stepped (it holds the stream's connection).
+    [[nodiscard]] bool running() const noexcept { return cur_.has_value(); }
+
+private:
+    db_stream& s_;
+    const sql_store& store_;
+    hrana::batch b_;
+    std::vector<std::optional<bool>> ok_;
+    std::size_t i_ = 0;
+    std::optional<db_stream::running_stmt> cur_;
+};
 
 http_reply text_reply(int status, std::string message) { return {status, "text/plain; charset=utf-8", std::move(message)}; }
 
@@ -884,7 +1035,8 @@ struct service::impl {
         try {
             claimed = claim(baton);
         } catch (const libsql::error& e) {
-            return text_reply(500, std::string("cannot open a stream: ") + e.what());
+            // Out of descriptors or memory: the server is overloaded, the request itself is fine.
+            return json_error(503, std::string("cannot open a stream: ") + e.what(), "STREAM_UNAVAILABLE");
         }
         if (auto* s = std::get_if<std::shared_ptr<http_stream>>(&claimed)) (*s)->db->set_access(granted);
         return claimed;
@@ -949,6 +1101,8 @@ struct service::impl {
         std::lock_guard lk(m);
         if (c->shut.load()) return text_reply(503, "the server is shutting down");
         if (!baton) {
+            if (c->stream_limit_reached())
+                return json_error(503, c->stream_limit_message(), "STREAM_LIMIT");
             const auto id = next_id++;
             auto s = std::make_shared<http_stream>(id, c);
             s->in_use = true;
@@ -995,13 +1149,14 @@ struct service::impl {
     }
 
     // Handles one HTTP stream request.
-    hrana::stream_result handle(http_stream& s, const hrana::stream_request& req, bool& closed) {
+    /// budget: the bytes of rows the pipeline's response may still take (max_response_bytes).
+    hrana::stream_result handle(http_stream& s, const hrana::stream_request& req, bool& closed, std::size_t& budget) {
         if (closed && !std::holds_alternative<hrana::close_req>(req))
             return hrana::error{"the stream was closed by an earlier request of this pipeline", "STREAM_CLOSED"};
         try {
             return std::visit(overloaded{
-                [&](const hrana::execute_req& r) -> hrana::stream_result { return hrana::execute_resp{s.db->execute(s.store, r.stmt)}; },
-                [&](const hrana::batch_req& r) -> hrana::stream_result { return hrana::batch_resp{run_batch(*s.db, s.store, r.batch)}; },
+                [&](const hrana::execute_req& r) -> hrana::stream_result { return hrana::execute_resp{s.db->execute(s.store, r.stmt, &budget)}; },
+                [&](const hrana::batch_req& r) -> hrana::stream_result { return hrana::batch_resp{run_batch(*s.db, s.store, r.batch, &budget)}; },
                 [&](const hrana::sequence_req& r) -> hrana::stream_result { s.db->sequence(s.store, r.sql, r.sql_id); return hrana::sequence_resp{}; },
                 [&](const hrana::describe_req& r) -> hrana::stream_result { return hrana::describe_resp{s.db->describe(s.store, r.sql, r.sql_id)}; },
                 [&](const hrana::store_sql_req& r) -> hrana::stream_result { s.store.store(r.sql_id, r.sql); return hrana::store_sql_resp{}; },
@@ -1119,7 +1274,18 @@ private:
         if (now >= *expires_) fail("UNAUTHORIZED", "the token has expired: send a hello with a new one");
     }
 
+    /// The stream a request runs on. A cursor still stepping on it is read to its end first (buffered): its
+    /// statement holds the connection, and the request must see the stream as the cursor left it.
     db_stream& stream(std::int32_t id) {
+        for (auto& [cid, cur] : cursors_) {
+            if (cur.stream_id != id || !cur.run) continue;
+            (void)prepare(id);
+            while (auto e = cur.run->next()) cur.buffered.push_back(std::move(*e));
+            cur.run.reset();
+        }
+        return prepare(id);
+    }
+    db_stream& prepare(std::int32_t id) {
         const auto it = streams_.find(id);
         if (it == streams_.end()) fail("STREAM_NOT_OPEN", "stream " + std::to_string(id) + " is not open");
         it->second->set_access(access_);
@@ -1136,6 +1302,7 @@ private:
             [&](const hrana::ws_open_stream& r) -> hrana::ws_response {
                 if (streams_.count(r.stream_id) != 0)
                     throw hrana::protocol_violation("stream " + std::to_string(r.stream_id) + " is already open");
+                if (c_->stream_limit_reached()) fail("STREAM_LIMIT", c_->stream_limit_message());
                 auto s = std::make_unique<db_stream>(c_);
                 s->set_stop(&stop_);
                 streams_.emplace(r.stream_id, std::move(s));
@@ -1169,8 +1336,9 @@ private:
                 if (cursors_.count(r.cursor_id) != 0)
                     throw hrana::protocol_violation("cursor " + std::to_string(r.cursor_id) + " is already open");
                 validate_batch(r.batch, version_);
-                auto entries = run_cursor(stream(r.stream_id), store_, r.batch);
-                cursors_.emplace(r.cursor_id, cursor{r.stream_id, {std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end())}});
+                // Entries are stepped as fetch_cursor asks for them (see stream() for the exception).
+                auto run = std::make_unique<batch_cursor>(stream(r.stream_id), store_, r.batch);
+                cursors_.emplace(r.cursor_id, cursor{r.stream_id, std::move(run), {}});
                 return hrana::ws_open_cursor_resp{};
             },
             [&](const hrana::ws_close_cursor& r) -> hrana::ws_response {
@@ -1183,12 +1351,19 @@ private:
                 const auto it = cursors_.find(r.cursor_id);
                 if (it == cursors_.end()) fail("CURSOR_NOT_OPEN", "cursor " + std::to_string(r.cursor_id) + " is not open");
                 hrana::ws_fetch_cursor_resp resp;
-                auto& q = it->second.entries;
+                auto& cur = it->second;
+                auto& q = cur.buffered;
                 while (!q.empty() && resp.entries.size() < r.max_count) {
                     resp.entries.push_back(std::move(q.front()));
                     q.pop_front();
                 }
-                resp.done = q.empty();
+                if (cur.run) (void)prepare(cur.stream_id);
+                while (cur.run && resp.entries.size() < r.max_count) {
+                    if (auto e = cur.run->next()) resp.entries.push_back(std::move(*e));
+                    else cur.run.reset();
+                }
+                // done only once nothing is left: a batch that ends exactly at max_count says so on the next fetch.
+                resp.done = q.empty() && !cur.run;
                 return resp;
             },
         }, req);
@@ -1196,7 +1371,8 @@ private:
 
     struct cursor {
         std::int32_t stream_id = 0;
-        std::deque<hrana::cursor_entry> entries;  // computed when opened (the whole result is buffered)
+        std::unique_ptr<batch_cursor> run;       ///< steps the batch; null once it is done
+        std::deque<hrana::cursor_entry> buffered;  ///< entries read ahead (another request came on the stream)
     };
 
     std::shared_ptr<core> c_;
@@ -1304,7 +1480,8 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     bool closed = false;
     stop_scope scope(*s->db, stop);
     try {
-        for (const auto& r : req.requests) resp.results.push_back(d.handle(*s, r, closed));
+        std::size_t budget = d.c->opts.max_response_bytes;
+        for (const auto& r : req.requests) resp.results.push_back(d.handle(*s, r, closed, budget));
     } catch (const std::exception& e) {
         (void)scope.end();
         (void)d.finish(s, true);
@@ -1324,49 +1501,136 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
     }
+    if (out.body.size() >= large_response) d.c->trim_due.store(true);
     return out;
 }
 
-http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
-                           encoding enc) {
+/// A /v3/cursor body: the claimed stream, its interrupt, and the batch being stepped.
+class service::http_cursor_body final : public cursor_body {
+public:
+    http_cursor_body(service::impl& d, std::shared_ptr<http_stream> s, request_interrupt* stop, hrana::batch b,
+                     std::optional<std::string> baton, encoding enc)
+        : d_(d), s_(std::move(s)), scope_(*s_->db, stop), head_{std::move(baton), d_.c->opts.self_url}, enc_(enc) {
+        run_.emplace(*s_->db, s_->store, std::move(b));
+    }
+    ~http_cursor_body() override { release(); }
+    http_cursor_body(const http_cursor_body&) = delete;
+    http_cursor_body& operator=(const http_cursor_body&) = delete;
+
+    bool next(std::string& out, std::size_t window) override {
+        if (complete_) return false;
+        const std::size_t start = out.size();
+        if (!head_sent_) {
+            put(head_, out);
+            head_sent_ = true;
+        }
+        {
+            // The gate is held while stepping, not between windows: a slow reader must not hold checkpoints back.
+            const gate_pass pass(d_.c->gate);
+            while (out.size() < window) {
+                std::optional<hrana::cursor_entry> e;
+                try {
+                    e = run_->next();
+                } catch (const std::exception& x) {
+                    e = hrana::error_entry{{std::string("internal error: ") + x.what(), "INTERNAL"}};
+                }
+                if (e) put(*e, out);
+                if (!e || std::holds_alternative<hrana::error_entry>(*e)) {
+                    complete_ = true;
+                    break;
+                }
+            }
+        }
+        produced_ += out.size() - start;
+        if (!complete_) return true;
+        // Done: the stream goes back before the last lines are sent, since a client may send its next request as
+        // soon as it has read the final entry.
+        release();
+        return false;
+    }
+
+private:
+    /// One line of JSON, or one length-delimited Protobuf message.
+    template <class T> void put(const T& x, std::string& out) const {
+        if (enc_ == encoding::protobuf) {
+            hrana::protobuf::serialize_delimited(x, out);
+        } else {
+            hrana::serialize(x, out);
+            out += '\n';
+        }
+    }
+
+    /// Ends the statement, then gives the stream back (once). Cut short (the client went away), interrupted, or
+    /// stopping: the stream's state is unknown to its client, so it is rolled back and freed.
+    void release() noexcept {
+        if (released_) return;
+        released_ = true;
+        run_.reset();  // before the stream may be freed: its statement belongs to the stream's connection
+        if (produced_ >= large_response) d_.c->trim_due.store(true);
+        const bool broken = scope_.end() || d_.c->halting.load() || !complete_;
+        try {
+            (void)d_.finish(s_, false, broken);
+        } catch (...) {
+            // finish() only allocates a baton; nothing else to undo.
+        }
+    }
+
+    service::impl& d_;
+    std::shared_ptr<http_stream> s_;
+    stop_scope scope_;
+    std::optional<batch_cursor> run_;
+    hrana::cursor_response_head head_;
+    encoding enc_;
+    bool head_sent_ = false;
+    bool complete_ = false;
+    bool released_ = false;
+    std::size_t produced_ = 0;  ///< bytes of body so far
+};
+
+cursor_open service::open_cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
+                                 encoding enc) {
     auto& d = *impl_;
-    if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
+    cursor_open out;
+    if (d.c->shut.load()) {
+        out.refusal = text_reply(503, "the server is shutting down");
+        return out;
+    }
     const auto auth = d.check(authorization_header);
-    if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
+    if (auth.granted == access::denied) {
+        out.refusal = json_error(401, auth.reason, "UNAUTHORIZED");
+        return out;
+    }
     hrana::cursor_request req;
     try {
         req = enc == encoding::protobuf ? hrana::protobuf::parse_cursor_request(body) : hrana::parse_cursor_request(body);
         validate_batch(req.batch, 3);
     } catch (const hrana::protocol_violation& e) {
-        return text_reply(400, e.what());
+        out.refusal = text_reply(400, e.what());
+        return out;
     }
-    const gate_pass pass(d.c->gate);
-    auto claimed = d.claim_for(req.baton, auth.granted);
-    if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
-    auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
-    // The whole body is built in memory before it is sent (not streamed row by row).
-    std::vector<hrana::cursor_entry> entries;
-    stop_scope scope(*s->db, stop);
-    try {
-        entries = run_cursor(*s->db, s->store, req.batch);
-    } catch (const std::exception& e) {
-        entries.emplace_back(hrana::error_entry{{std::string("internal error: ") + e.what(), "INTERNAL"}});
-    }
-    const bool broken = scope.end() || d.c->halting.load();
-    hrana::cursor_response_head head{d.finish(s, false, broken), d.c->opts.self_url};
-    http_reply out{200, "text/plain", {}};
-    try {
-        if (enc == encoding::protobuf) {
-            out.content_type = "application/x-protobuf";
-            hrana::protobuf::serialize_delimited(head, out.body);
-            for (const auto& e : entries) hrana::protobuf::serialize_delimited(e, out.body);
+    std::shared_ptr<http_stream> s;
+    {
+        const gate_pass pass(d.c->gate);
+        auto claimed = d.claim_for(req.baton, auth.granted);
+        if (auto* refused = std::get_if<http_reply>(&claimed)) {
+            out.refusal = std::move(*refused);
             return out;
         }
-        hrana::serialize(head, out.body);
-        out.body += '\n';
-        for (const auto& e : entries) {
-            hrana::serialize(e, out.body);
-            out.body += '\n';
+        s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
+    }
+    // The baton goes out first, in the head: the one the stream will take next (finish() makes the same).
+    auto baton = make_baton(d.key, s->id, s->seq);
+    out.body = std::make_unique<http_cursor_body>(d, std::move(s), stop, std::move(req.batch), std::move(baton), enc);
+    return out;
+}
+
+http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
+                           encoding enc) {
+    auto opened = open_cursor(body, authorization_header, stop, enc);
+    if (!opened.body) return std::move(opened.refusal);
+    http_reply out{200, enc == encoding::protobuf ? "application/x-protobuf" : "text/plain", {}};
+    try {
+        while (opened.body->next(out.body, std::size_t{64} * 1024)) {
         }
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
@@ -1380,6 +1644,9 @@ std::unique_ptr<ws_session> service::open_ws(int version, encoding enc) {
 
 void service::sweep_expired() {
     auto& d = *impl_;
+#if defined(__GLIBC__)
+    if (d.c->trim_due.exchange(false)) (void)::malloc_trim(0);
+#endif
     {
         const gate_pass pass(d.c->gate);
         expire_idle(d);
@@ -1475,5 +1742,20 @@ http_reply service::replication_frames(std::uint64_t generation, std::uint64_t s
 bool service::checkpoint_now() { return impl_->c->try_checkpoint(true); }
 
 std::uint64_t service::replication_generation() const { return impl_->c->repl ? impl_->c->repl->generation() : 0; }
+
+std::uint64_t service::open_streams() const {
+    std::lock_guard lk(impl_->c->streams_m);
+    return impl_->c->live_streams.size();
+}
+
+std::uint64_t service::replication_index() const noexcept {
+    try {
+        return impl_->c->repl ? impl_->c->repl->committed_frames() : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+std::uint64_t service::checkpoints() const noexcept { return impl_->c->checkpoints.load(std::memory_order_relaxed); }
 
 } // namespace libsql::server

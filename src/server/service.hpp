@@ -42,6 +42,17 @@ struct service_options {
     /// PRAGMA synchronous on every connection: NORMAL (false) as sqld's default durability mode "relaxed" (a commit
     /// in WAL mode survives a crash of the process, not of the machine), or FULL (true, an fsync per commit).
     bool synchronous_full = false;
+    /// ATTACH and VACUUM INTO may open files under this folder (canonicalised: no ".." or symlink escape); none:
+    /// both are refused for files (sql_policy.hpp). Must be an existing directory (usage_error otherwise).
+    std::optional<std::string> attach_dir;
+    /// A /v2 or /v3 pipeline whose rows would take more than this many bytes fails the statement that crosses it
+    /// with RESPONSE_TOO_LARGE (as sqld, 10 MiB by default) instead of building the response. Cursors stream and
+    /// are not limited.
+    std::size_t max_response_bytes = 10 * 1024 * 1024;
+    /// Open streams (HTTP batons and WebSocket streams together) the service keeps at most; a request that would
+    /// open one more gets HTTP 503 {"code":"STREAM_LIMIT"} (WebSocket: a STREAM_LIMIT error response). 0: derived
+    /// from the descriptor limit (RLIMIT_NOFILE), a third of it less a reserve.
+    std::size_t max_streams = 0;
 };
 
 /// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,
@@ -78,6 +89,25 @@ private:
     libsql::connection* conn_ = nullptr;
 };
 
+/// The body of a /v3/cursor response being produced: the head line, then one line per entry, each ending in "\n".
+/// Rows are stepped as the body is pulled, so memory stays within one window however large the result; the stream
+/// stays claimed (a request with its baton gets a 400) until the body is done or destroyed. Destroying it before
+/// the end (the client went away) rolls the stream back and frees it, as if it had expired. Calls to next() may come
+/// from different threads, one at a time.
+class cursor_body {
+public:
+    virtual ~cursor_body() = default;
+    /// Appends the next lines to out until it holds at least window bytes or the body ends; returns false once the
+    /// body is complete (out then holds its last lines, possibly none).
+    virtual bool next(std::string& out, std::size_t window) = 0;
+};
+
+/// What opening a cursor gives: a body to stream, or (body null) the reply that refuses the request.
+struct cursor_open {
+    std::unique_ptr<cursor_body> body;
+    http_reply refusal;
+};
+
 /// One WebSocket connection's Hrana state (its streams, stored SQL, cursors).
 class ws_session {
 public:
@@ -111,8 +141,12 @@ public:
     /// (application/x-protobuf); errors outside the pipeline (400, 401...) stay as for JSON.
     [[nodiscard]] http_reply pipeline(int version, std::string_view body, std::string_view authorization_header,
                                       request_interrupt* stop = nullptr, encoding enc = encoding::json);
-    /// POST /v3/cursor: newline-delimited JSON entries; POST /v3-protobuf/cursor (encoding::protobuf):
-    /// length-delimited Protobuf messages. stop: as for pipeline().
+    /// POST /v3/cursor (JSON lines) or /v3-protobuf/cursor (encoding::protobuf: length-delimited Protobuf
+    /// messages), streamed: the same refusals as pipeline(), or a body to pull. stop (as for pipeline()) must
+    /// outlive the body.
+    [[nodiscard]] cursor_open open_cursor(std::string_view body, std::string_view authorization_header,
+                                          request_interrupt* stop = nullptr, encoding enc = encoding::json);
+    /// The same cursor built whole (open_cursor() pulled to the end).
     [[nodiscard]] http_reply cursor(std::string_view body, std::string_view authorization_header,
                                     request_interrupt* stop = nullptr, encoding enc = encoding::json);
 
@@ -129,6 +163,11 @@ public:
     bool checkpoint_now();
     /// The current generation; 0 when replication is off.
     [[nodiscard]] std::uint64_t replication_generation() const;
+    /// For GET /metrics: open streams (HTTP and WebSocket), committed frames of the generation (0 when replication
+    /// is off or the WAL cannot be read), checkpoints that ended a generation since the start.
+    [[nodiscard]] std::uint64_t open_streams() const;
+    [[nodiscard]] std::uint64_t replication_index() const noexcept;
+    [[nodiscard]] std::uint64_t checkpoints() const noexcept;
 
     /// A WebSocket session for subprotocol hrana2 (version 2), hrana3 (version 3, JSON) or hrana3-protobuf (version
     /// 3, encoding::protobuf: on_message takes and returns binary Protobuf messages).
@@ -148,6 +187,7 @@ public:
 
 private:
     struct impl;
+    class http_cursor_body;
     static void expire_idle(impl& d);
     std::unique_ptr<impl> impl_;
 };

@@ -45,6 +45,11 @@ struct serve_args {
     double max_request_seconds = 0;
     std::string encryption_key;
     std::string cipher = "aes256cbc";
+    std::string attach_dir;
+    std::size_t max_response_bytes = 10 * 1024 * 1024;
+    std::size_t max_streams = 0;
+    std::size_t max_connections = 0;
+    double read_timeout_seconds = 30;
 };
 
 /// The names --cipher accepts.
@@ -128,6 +133,9 @@ int serve(const serve_args& args) {
     service_opts.encryption_key = args.encryption_key;
     service_opts.cipher = libsql::encryption_cipher_from_name(args.cipher).value_or(libsql::encryption_cipher::aes256cbc);
     service_opts.replication = !args.no_replication;
+    if (!args.attach_dir.empty()) service_opts.attach_dir = args.attach_dir;
+    service_opts.max_response_bytes = args.max_response_bytes;
+    service_opts.max_streams = args.max_streams;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
     service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
@@ -136,6 +144,8 @@ int serve(const serve_args& args) {
     http_opts.listen_address = where.host;
     http_opts.port = where.port;
     http_opts.max_body_bytes = args.max_body_bytes;
+    http_opts.max_connections = args.max_connections;
+    http_opts.read_timeout = std::chrono::milliseconds(std::llround(args.read_timeout_seconds * 1000));
     http_opts.max_request_duration = std::chrono::milliseconds(std::llround(args.max_request_seconds * 1000));
     http_opts.worker_threads = args.workers;
     http_opts.stop_on_signals = true;
@@ -297,6 +307,28 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--cipher", args.cipher, "Cipher used with --encryption-key (libSQL's is aes256cbc)")
         ->capture_default_str()
         ->check(CLI::IsMember(cipher_names()));
+    serve_cmd->add_option("--attach-dir", args.attach_dir,
+                          "Let clients ATTACH (and VACUUM INTO) database files under this folder only; without it, "
+                          "statements that would open or write any other file are refused (SQLITE_AUTH)")
+        ->check(CLI::ExistingDirectory);
+    serve_cmd->add_option("--max-response-bytes", args.max_response_bytes,
+                          "A /v2 or /v3 pipeline statement whose rows would take the response past this many bytes "
+                          "fails with RESPONSE_TOO_LARGE (cursors stream and are not limited)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    serve_cmd->add_option("--max-streams", args.max_streams,
+                          "Open streams (interactive transactions, HTTP and WebSocket) kept at most; more get HTTP 503 "
+                          "STREAM_LIMIT until some close or expire (0: a third of the descriptor limit)")
+        ->capture_default_str();
+    serve_cmd->add_option("--max-connections", args.max_connections,
+                          "Open HTTP/WebSocket connections at most; more are answered 503 and closed at once (0: a "
+                          "third of the descriptor limit)")
+        ->capture_default_str();
+    serve_cmd->add_option("--read-timeout", args.read_timeout_seconds,
+                          "Seconds a client has to send a request's headers, then its body (deadlines a trickling "
+                          "client cannot extend), and the idle time allowed between keep-alive requests")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
