@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,15 @@ enum class open_mode : std::uint8_t {
     read_write_create, ///< create the file if missing (default)
     read_write,        ///< the file must exist
     read_only,         ///< the file must exist; writes fail with libsql::readonly
+};
+
+/// How a remote database speaks Hrana. ws:// and wss:// URLs always use WebSocket and http(s):// URLs HTTP;
+/// libsql:// URLs use HTTP unless this (or the URL's ?transport=ws) asks for WebSocket, as @libsql/client on Node
+/// keeps HTTP for libsql://. A choice that contradicts the URL's scheme is refused (usage_error).
+enum class remote_protocol : std::uint8_t {
+    automatic,  ///< by the URL: libsql:// -> HTTP unless ?transport=ws
+    http,       ///< Hrana over HTTP (one request per pipeline; an interactive transaction holds a baton)
+    websocket,  ///< Hrana over one WebSocket per database object, shared by its connections
 };
 
 struct connect_options {
@@ -36,6 +46,8 @@ struct connect_options {
     std::chrono::milliseconds request_timeout{0};
     /// Sent as "x-turso-encryption-key" (base64) to a server that encrypts the database at rest; empty: none.
     std::string remote_encryption_key;
+    /// HTTP or WebSocket for libsql:// URLs (see remote_protocol).
+    remote_protocol protocol = remote_protocol::automatic;
 
     // --- embedded replicas: a local path plus the primary to sync from
     std::string sync_url;
