@@ -241,7 +241,7 @@ using ws_server_msg = std::variant<ws_hello_ok, ws_hello_error, ws_response_ok, 
 // nulls, blobs with or without base64 padding, integers given as JSON numbers where the spec allows a string only
 // when the number is exact. serialize_* write compact JSON.
 //
-// Limits and choices (see protocol.cpp): JSON nested more than 2100 levels, or batch conditions nested more than
+// Limits and choices (see json_tape.cpp): JSON nested more than 2100 levels, or batch conditions nested more than
 // 1000 levels, is a protocol_violation; with duplicate keys the last wins; floats are read and written exactly
 // (shortest round-trip form); a NaN value is written as {"type":"null"} (SQLite stores NaN as NULL) and +-Inf as
 // the number +-9e999 (read back as +-Inf, as SQLite's JSON functions do); text that is not valid UTF-8 is written

@@ -482,11 +482,12 @@ struct http_server::impl {
             if (method != http::verb::get) co_return method_not_allowed("GET");
             co_return make_response(version, http::status::ok, text_plain, opts.version);
         }
-        if (path == "/v2" || path == "/v3") {
+        if (path == "/v2" || path == "/v3" || path == "/v3-protobuf") {
             if (method != http::verb::get) co_return method_not_allowed("GET");
             co_return make_response(version, http::status::ok, text_plain,
-                                    path == "/v2" ? "Hello, this is HTTP API v2 (Hrana over HTTP)"
-                                                  : "Hello, this is HTTP API v3 (Hrana over HTTP)");
+                                    path == "/v2"   ? "Hello, this is HTTP API v2 (Hrana over HTTP)"
+                                    : path == "/v3" ? "Hello, this is HTTP API v3 (Hrana over HTTP)"
+                                                    : "Hello, this is HTTP API v3 (Hrana over HTTP, Protobuf)");
         }
         // Legacy Turso sync (embedded replicas): GET /info, /export/{generation}, /sync/{generation}/{start}/{end}.
         // POST /sync (offline push) is not served.
@@ -517,8 +518,10 @@ struct http_server::impl {
             const auto status = reply.status >= 100 && reply.status <= 999 ? static_cast<unsigned>(reply.status) : 500u;
             co_return make_response(version, http::int_to_status(status), reply.content_type, std::move(reply.body));
         }
-        const bool pipeline = path == "/v2/pipeline" || path == "/v3/pipeline";
-        const bool cursor = path == "/v3/cursor";
+        const bool protobuf = path == "/v3-protobuf/pipeline" || path == "/v3-protobuf/cursor";
+        const bool pipeline = path == "/v2/pipeline" || path == "/v3/pipeline" || path == "/v3-protobuf/pipeline";
+        const bool cursor = path == "/v3/cursor" || path == "/v3-protobuf/cursor";
+        const auto enc = protobuf ? encoding::protobuf : encoding::json;
         if (!pipeline && !cursor) co_return make_response(version, http::status::not_found, text_plain, "Not found\n");
         if (method != http::verb::post) co_return method_not_allowed("POST");
 
@@ -531,9 +534,10 @@ struct http_server::impl {
             auto stop = std::make_shared<request_interrupt>();
             const watch_guard watching = watch(socket, [stop] { stop->interrupt(); }, opts.max_request_duration,
                                                std::string(path) + " request");
-            auto work = [this, pipeline, hrana_version, stop, body = std::move(req.body()),
+            auto work = [this, pipeline, hrana_version, stop, enc, body = std::move(req.body()),
                          auth = std::move(authorization)]() -> http_reply {
-                return pipeline ? svc.pipeline(hrana_version, body, auth, stop.get()) : svc.cursor(body, auth, stop.get());
+                return pipeline ? svc.pipeline(hrana_version, body, auth, stop.get(), enc)
+                                : svc.cursor(body, auth, stop.get(), enc);
             };
             reply = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
@@ -548,11 +552,17 @@ struct http_server::impl {
     // ------------------------------------------------------------------------------------------------ WebSocket
     /// Takes over the connection's stream (moved into the WebSocket stream) once the upgrade is accepted.
     asio::awaitable<void> serve_websocket(beast::tcp_stream& stream, request& req, connection& entry) {
-        // JSON subprotocols only: hrana3-protobuf is never chosen. hrana1 is a subset of hrana2.
+        // As sqld: the first of hrana3-protobuf, hrana3, hrana2, hrana1 that the client offers. hrana1 is a subset
+        // of hrana2.
         const std::string_view offered = req[http::field::sec_websocket_protocol];
         int hrana_version = 2;
+        auto enc = encoding::json;
         std::string chosen;
-        if (header_lists(offered, "hrana3")) {
+        if (header_lists(offered, "hrana3-protobuf")) {
+            hrana_version = 3;
+            enc = encoding::protobuf;
+            chosen = "hrana3-protobuf";
+        } else if (header_lists(offered, "hrana3")) {
             hrana_version = 3;
             chosen = "hrana3";
         } else if (header_lists(offered, "hrana2")) {
@@ -561,7 +571,7 @@ struct http_server::impl {
             chosen = "hrana1";
         } else if (!offered.empty()) {
             response res = make_response(req.version(), http::status::bad_request, text_plain,
-                                         "No supported WebSocket subprotocol (hrana3, hrana2, hrana1; JSON only)\n");
+                                         "No supported WebSocket subprotocol (hrana3-protobuf, hrana3, hrana2, hrana1)\n");
             co_await write_and_close(stream, res);
             co_return;
         }
@@ -590,7 +600,7 @@ struct http_server::impl {
 
         std::unique_ptr<ws_session> session;
         try {
-            auto work = [this, hrana_version] { return svc.open_ws(hrana_version); };
+            auto work = [this, hrana_version, enc] { return svc.open_ws(hrana_version, enc); };
             session = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
             log(log_level::error, std::string("cannot open websocket session: ") + e.what());
@@ -617,8 +627,11 @@ struct http_server::impl {
                 }
                 break;  // closed by the peer, aborted, or broken
             }
-            if (!ws.got_text()) {  // the JSON subprotocols use text frames only
-                close_with = websocket::close_reason{websocket::close_code::policy_error, "binary frames are not supported"};
+            // The JSON subprotocols use text frames only, hrana3-protobuf binary frames only.
+            if (ws.got_text() != (enc == encoding::json)) {
+                close_with = websocket::close_reason{websocket::close_code::policy_error,
+                                                     enc == encoding::json ? "binary frames are not supported"
+                                                                                   : "text frames are not supported"};
                 send_close = true;
                 break;
             }
@@ -638,7 +651,7 @@ struct http_server::impl {
                 send_close = true;
                 break;
             }
-            ws.text(true);
+            ws.text(enc == encoding::json);
             bool write_failed = false;
             for (const auto& reply : replies) {
                 auto [wec, wn] = co_await ws.async_write(asio::buffer(reply), nothrow_awaitable);

@@ -25,8 +25,10 @@
 // entries in memory: the HTTP body is built whole before it is sent.
 #include "server/service.hpp"
 
+#include "hrana/protobuf.hpp"
 #include "hrana/protocol.hpp"
 #include "libsql/hooks.hpp"
+#include "remote/remote.hpp"  // the SQL keyword scanner: which statements are INSERTs
 #include "server/auth.hpp"
 #include "server/replication.hpp"
 
@@ -148,6 +150,7 @@ struct guard_state {
     bool internal = false;   ///< the server's own statements (query_only, describe): neither denied nor recorded
     bool dirty = false;      ///< the connection's state changed in a way a later stream must not inherit
     bool protect_wal = false;  ///< replication is on: clients may not checkpoint nor change the journal mode
+    bool schema_write = false;  ///< a statement prepared since the last look changes the main schema (CREATE…)
 };
 
 bool iequal(std::string_view a, std::string_view b) noexcept {
@@ -168,6 +171,12 @@ authorizer_result authorize(guard_state& g, const authorizer_request& r) {
     using A = authorizer_action;
     bool writes = false;
     switch (r.action) {
+    case A::create_index: case A::create_table: case A::create_trigger: case A::create_view: case A::drop_index:
+    case A::drop_table: case A::drop_trigger: case A::drop_view: case A::alter_table: case A::create_vtable:
+    case A::drop_vtable:
+        g.schema_write = true;  // other connections must reload their schema once this commits (db_stream)
+        writes = true;
+        break;
     case A::select: case A::read: case A::function: case A::transaction: case A::savepoint: case A::recursive:
         return authorizer_result::allow;
     case A::pragma:
@@ -253,6 +262,7 @@ bool replicable_path(const service_options& o) {
 struct pooled {
     libsql::connection conn;
     std::shared_ptr<guard_state> guard;
+    std::uint64_t schema_epoch = 0;  ///< core::schema_epoch when this connection's schema was last known current
 };
 
 /// The Hrana error of a statement stopped by request_interrupt or service::interrupt_running().
@@ -268,6 +278,12 @@ struct core {
     std::atomic<bool> halting{false};  ///< interrupt_running() was called: no statement may start any more
     std::mutex pool_m;
     std::vector<pooled> idle;
+    /// Bumped after every committed schema change made through the service. SQLite notices another connection's
+    /// schema change only when a statement runs (the schema cookie check of OP_Transaction) and at prepare time
+    /// only for some errors ("no such table"), so a connection whose schema is older than the file prepares against
+    /// the old one ("table t has 1 columns but 2 values were supplied", stale column lists). db_stream reloads it
+    /// before preparing when its connection's epoch is behind.
+    std::atomic<std::uint64_t> schema_epoch{0};
     std::mutex sessions_m;
     std::set<ws_session_impl*> sessions;  // live WebSocket sessions, for shutdown()
 
@@ -345,7 +361,9 @@ struct core {
     }
 
     [[nodiscard]] pooled open() const {
-        pooled p{db.connect(), std::make_shared<guard_state>()};
+        // Before the connection reads anything: its schema, loaded on first use, is at least this current.
+        const std::uint64_t epoch = schema_epoch.load(std::memory_order_acquire);
+        pooled p{db.connect(), std::make_shared<guard_state>(), epoch};
         if (repl) {
             // Within a generation the WAL only grows: only the service checkpoints (try_checkpoint).
             p.conn.execute("PRAGMA wal_autocheckpoint=0");
@@ -438,6 +456,7 @@ public:
     hrana::stmt_result execute(const sql_store& store, const hrana::stmt& s) {
         const std::string& sql = store.resolve(s.sql, s.sql_id);
         check_stop();
+        fresh_schema();
         try {
             auto r = execute_text(sql, s);
             after_statement();
@@ -451,6 +470,7 @@ public:
     void sequence(const sql_store& store, const std::optional<std::string>& sql_text, const std::optional<std::int32_t>& id) {
         const std::string& sql = store.resolve(sql_text, id);
         check_stop();
+        fresh_schema();
         try {
             if (is_begin_readonly(sql)) begin_readonly();
             else p_.conn.execute_batch(sql);
@@ -465,6 +485,7 @@ public:
         const std::string& sql = store.resolve(sql_text, id);
         const std::string_view text = is_begin_readonly(sql) ? std::string_view("BEGIN DEFERRED") : std::string_view(sql);
         hrana::describe_result r;
+        fresh_schema();
         try {
             // Describing prepares without running: nothing to deny, nothing the connection keeps.
             p_.guard->internal = true;
@@ -584,10 +605,9 @@ private:
         auto& conn = p_.conn;
         if (is_begin_readonly(sql)) {
             begin_readonly();
-            r.last_insert_rowid = conn.last_insert_rowid();
             return r;
         }
-        auto st = conn.prepare(sql);
+        auto st = prepare_current(sql);
         bind(st, s);
         r.cols = columns_of(st);
         const auto before = conn.total_changes();
@@ -604,9 +624,16 @@ private:
         } else {
             (void)st.execute();
         }
-        const auto changed = conn.total_changes() != before ? conn.changes() : 0;
+        const bool changed_rows = conn.total_changes() != before;
+        const auto changed = changed_rows ? conn.changes() : 0;
         r.affected_row_count = static_cast<std::uint64_t>(std::max<std::int64_t>(changed, 0));
-        r.last_insert_rowid = conn.last_insert_rowid();
+        // As sqld: an INSERT (or REPLACE, also after WITH) reports the connection's last_insert_rowid, any other
+        // statement none. The connection may have served other streams before: an INSERT that inserted nothing
+        // reports what this stream's own inserts left (0 on a new stream), as sqld's connection per stream would.
+        if (libsql::detail::remote::classify_statement(sql).insert) {
+            if (changed_rows) rowid_ = conn.last_insert_rowid();
+            r.last_insert_rowid = rowid_;
+        }
         // Once a write is committed: the last committed frame of the current generation (at least this write's).
         if (!st.readonly()) wrote_ = true;
         if (wrote_ && c_->repl && conn.is_autocommit()) {
@@ -618,6 +645,38 @@ private:
             }
         }
         return r;
+    }
+
+    /// Prepares with a current schema: when preparing fails with SQLITE_ERROR (a schema changed by another process
+    /// can make it fail, and SQLite retries only some errors itself), reloads the schema and tries once more.
+    libsql::statement prepare_current(const std::string& sql) {
+        try {
+            return p_.conn.prepare(sql);
+        } catch (const libsql::error& e) {
+            if (e.code() != 1 /* SQLITE_ERROR */ || !reload_schema()) throw;
+        }
+        return p_.conn.prepare(sql);
+    }
+
+    /// Reloads the connection's schema if a schema change was committed through the service since it last looked.
+    void fresh_schema() noexcept {
+        const std::uint64_t epoch = c_->schema_epoch.load(std::memory_order_acquire);
+        if (p_.schema_epoch == epoch) return;
+        if (reload_schema()) p_.schema_epoch = epoch;
+    }
+
+    /// Runs a statement that checks the schema cookie (OP_Transaction), which makes SQLite drop a stale schema;
+    /// the next prepare loads the current one. Whether it ran.
+    bool reload_schema() noexcept {
+        p_.guard->internal = true;
+        bool ok = true;
+        try {
+            (void)p_.conn.query_value<std::int64_t>("SELECT count(*) FROM sqlite_schema WHERE 0");
+        } catch (...) {
+            ok = false;
+        }
+        p_.guard->internal = false;
+        return ok;
     }
 
     void begin_readonly() {
@@ -632,6 +691,16 @@ private:
             in_txn_.store(!p_.conn.is_autocommit(), std::memory_order_relaxed);
         } catch (...) {
             in_txn_.store(true, std::memory_order_relaxed);
+        }
+        // A schema change counts once committed (or rolled back: a needless reload elsewhere, nothing worse). This
+        // connection's own epoch stays behind: another change may have committed between, unseen by it.
+        if (p_.guard->schema_write) {
+            schema_pending_ = true;
+            p_.guard->schema_write = false;
+        }
+        if (schema_pending_ && !in_txn_.load(std::memory_order_relaxed)) {
+            schema_pending_ = false;
+            c_->schema_epoch.fetch_add(1, std::memory_order_acq_rel);
         }
         if (!readonly_txn_) return;
         try {
@@ -656,6 +725,8 @@ private:
     pooled p_;
     bool readonly_txn_ = false;
     bool wrote_ = false;  ///< a statement that may write ran since the connection was last in autocommit mode
+    bool schema_pending_ = false;  ///< a schema change ran in the open transaction: count it once committed
+    std::int64_t rowid_ = 0;       ///< the last rowid this stream's own INSERTs produced
     const request_interrupt* stop_ = nullptr;
     std::atomic<bool> in_txn_{false};
 };
@@ -932,8 +1003,8 @@ namespace {
 
 class ws_session_impl final : public ws_session {
 public:
-    ws_session_impl(std::shared_ptr<core> c, int version)
-        : c_(std::move(c)), version_(version), store_(c_->opts.max_stored_sql, c_->opts.max_stored_sql_bytes) {
+    ws_session_impl(std::shared_ptr<core> c, int version, encoding enc)
+        : c_(std::move(c)), version_(version), enc_(enc), store_(c_->opts.max_stored_sql_ws, c_->opts.max_stored_sql_bytes_ws) {
         std::lock_guard lk(c_->sessions_m);
         c_->sessions.insert(this);
     }
@@ -961,7 +1032,7 @@ public:
             return out;
         }
         try {
-            auto msg = hrana::parse_ws_client_msg(text);
+            auto msg = enc_ == encoding::protobuf ? hrana::protobuf::parse_ws_client_msg(text) : hrana::parse_ws_client_msg(text);
             if (auto* hello = std::get_if<hrana::ws_hello>(&msg)) {
                 on_hello(*hello, out);
                 return out;
@@ -979,7 +1050,7 @@ public:
             } catch (const libsql::error& e) {
                 reply = hrana::ws_response_error{req.request_id, to_hrana(e)};  // e.g. a connection that cannot open
             }
-            hrana::serialize(reply, out.emplace_back());
+            write(reply, out);
         } catch (const hrana::protocol_violation&) {
             closed_ = true;
             out.clear();
@@ -1010,14 +1081,19 @@ private:
         const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key)
                                                 : detail::jwt_check{access::full, {}, {}};
         if (r.granted == access::denied) {
-            hrana::serialize(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out.emplace_back());
+            write(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out);
             closed_ = true;
             return;
         }
         access_ = r.granted;
         expires_ = r.expires;
         hello_ = true;
-        hrana::serialize(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out.emplace_back());
+        write(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out);
+    }
+
+    void write(const hrana::ws_server_msg& m, std::vector<std::string>& out) const {
+        if (enc_ == encoding::protobuf) hrana::protobuf::serialize(m, out.emplace_back());
+        else hrana::serialize(m, out.emplace_back());
     }
 
     /// A session lives longer than its token: once the token expires, requests fail until a hello brings a new one.
@@ -1109,6 +1185,7 @@ private:
 
     std::shared_ptr<core> c_;
     int version_;
+    encoding enc_;
     request_interrupt stop_;  ///< before streams_: they point to it
     mutable std::mutex m_;
     bool closed_ = false;
@@ -1186,14 +1263,14 @@ private:
 } // namespace
 
 http_reply service::pipeline(int version, std::string_view body, std::string_view authorization_header,
-                             request_interrupt* stop) {
+                             request_interrupt* stop, encoding enc) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
     if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
     hrana::pipeline_request req;
     try {
-        req = hrana::parse_pipeline_request(body);
+        req = enc == encoding::protobuf ? hrana::protobuf::parse_pipeline_request(body) : hrana::parse_pipeline_request(body);
         for (const auto& r : req.requests) {
             if (version < 3 && std::holds_alternative<hrana::get_autocommit_req>(r))
                 throw hrana::protocol_violation("get_autocommit needs Hrana 3: send it to /v3/pipeline");
@@ -1222,21 +1299,27 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
     resp.baton = d.finish(s, closed, broken);
     http_reply out;
     try {
-        hrana::serialize(resp, out.body);
+        if (enc == encoding::protobuf) {
+            out.content_type = "application/x-protobuf";
+            hrana::protobuf::serialize(resp, out.body);
+        } else {
+            hrana::serialize(resp, out.body);
+        }
     } catch (const std::exception& e) {
         return text_reply(500, std::string("internal error: the response cannot be encoded: ") + e.what());
     }
     return out;
 }
 
-http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop) {
+http_reply service::cursor(std::string_view body, std::string_view authorization_header, request_interrupt* stop,
+                           encoding enc) {
     auto& d = *impl_;
     if (d.c->shut.load()) return text_reply(503, "the server is shutting down");
     const auto auth = d.check(authorization_header);
     if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
     hrana::cursor_request req;
     try {
-        req = hrana::parse_cursor_request(body);
+        req = enc == encoding::protobuf ? hrana::protobuf::parse_cursor_request(body) : hrana::parse_cursor_request(body);
         validate_batch(req.batch, 3);
     } catch (const hrana::protocol_violation& e) {
         return text_reply(400, e.what());
@@ -1257,6 +1340,12 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     hrana::cursor_response_head head{d.finish(s, false, broken), d.c->opts.self_url};
     http_reply out{200, "text/plain", {}};
     try {
+        if (enc == encoding::protobuf) {
+            out.content_type = "application/x-protobuf";
+            hrana::protobuf::serialize_delimited(head, out.body);
+            for (const auto& e : entries) hrana::protobuf::serialize_delimited(e, out.body);
+            return out;
+        }
         hrana::serialize(head, out.body);
         out.body += '\n';
         for (const auto& e : entries) {
@@ -1269,7 +1358,9 @@ http_reply service::cursor(std::string_view body, std::string_view authorization
     return out;
 }
 
-std::unique_ptr<ws_session> service::open_ws(int version) { return std::make_unique<ws_session_impl>(impl_->c, version); }
+std::unique_ptr<ws_session> service::open_ws(int version, encoding enc) {
+    return std::make_unique<ws_session_impl>(impl_->c, version, enc);
+}
 
 void service::sweep_expired() {
     auto& d = *impl_;

@@ -22,8 +22,12 @@ struct service_options {
     std::chrono::milliseconds stream_expiry{10'000};       ///< idle streams are rolled back and freed after this
     std::optional<std::string> self_url;                   ///< returned as base_url when set
     std::optional<std::string> jwt_public_key;             ///< raw 32-byte Ed25519 public key; none: no auth
-    std::size_t max_stored_sql = 50;                       ///< store_sql limits, as sqld
-    std::size_t max_stored_sql_bytes = 5 * 1024;
+    /// store_sql limits, as sqld (libsql-server/src/hrana): per HTTP stream 50 texts of at most 5 kB (5000 bytes)
+    /// each; per WebSocket session 150 texts, no size limit per text (the message size limit applies).
+    std::size_t max_stored_sql = 50;
+    std::size_t max_stored_sql_bytes = 5'000;
+    std::size_t max_stored_sql_ws = 150;
+    std::size_t max_stored_sql_bytes_ws = static_cast<std::size_t>(-1);
     /// Serve the legacy Turso sync protocol (GET /info, /export, /sync) from the WAL. Every connection then runs
     /// with wal_autocheckpoint=0 and the service checkpoints itself (see docs/SERVER.md). Off for ":memory:",
     /// "file:" URIs and databases that cannot use WAL.
@@ -32,6 +36,10 @@ struct service_options {
     std::size_t kept_generations = 4;          ///< ended generations whose frames stay servable to lagging replicas
     std::function<void(std::string_view)> log; ///< replication events (generation changes, problems); may be empty
 };
+
+/// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,
+/// hrana3-protobuf; src/hrana/protobuf.hpp).
+enum class encoding : std::uint8_t { json, protobuf };
 
 /// What a request's credentials allow.
 enum class access : std::uint8_t { denied, read_only, full };
@@ -67,7 +75,7 @@ private:
 class ws_session {
 public:
     virtual ~ws_session() = default;
-    /// Handles one text message; returns the messages to send back, in order. After closed() is true the front end
+    /// Handles one message (text for JSON, binary for Protobuf); returns the messages to send back, in order. After closed() is true the front end
     /// sends them and closes the socket (hello_error, protocol violation).
     virtual std::vector<std::string> on_message(std::string_view text) = 0;
     [[nodiscard]] virtual bool closed() const noexcept = 0;
@@ -92,11 +100,14 @@ public:
     /// an expired stream 400 with {"message":..,"code":"STREAM_EXPIRED"}; bad credentials 401.
     /// With stop: stop->interrupt() from another thread ends the request's statements (SQLITE_INTERRUPT errors) and
     /// closes its stream (the reply then carries no baton).
+    /// With encoding::protobuf (POST /v3-protobuf/pipeline, version 3): the bodies are Protobuf
+    /// (application/x-protobuf); errors outside the pipeline (400, 401...) stay as for JSON.
     [[nodiscard]] http_reply pipeline(int version, std::string_view body, std::string_view authorization_header,
-                                      request_interrupt* stop = nullptr);
-    /// POST /v3/cursor: newline-delimited JSON entries. stop: as for pipeline().
+                                      request_interrupt* stop = nullptr, encoding enc = encoding::json);
+    /// POST /v3/cursor: newline-delimited JSON entries; POST /v3-protobuf/cursor (encoding::protobuf):
+    /// length-delimited Protobuf messages. stop: as for pipeline().
     [[nodiscard]] http_reply cursor(std::string_view body, std::string_view authorization_header,
-                                    request_interrupt* stop = nullptr);
+                                    request_interrupt* stop = nullptr, encoding enc = encoding::json);
 
     /// GET /info, GET /export/{generation}, GET /sync/{generation}/{start}/{end} (legacy Turso sync). Same
     /// credentials as the pipeline (401 JSON without them; read-only tokens may replicate); 404 when replication
@@ -112,8 +123,9 @@ public:
     /// The current generation; 0 when replication is off.
     [[nodiscard]] std::uint64_t replication_generation() const;
 
-    /// A WebSocket session for subprotocol hrana2 (version 2) or hrana3 (version 3).
-    [[nodiscard]] std::unique_ptr<ws_session> open_ws(int version);
+    /// A WebSocket session for subprotocol hrana2 (version 2), hrana3 (version 3, JSON) or hrana3-protobuf (version
+    /// 3, encoding::protobuf: on_message takes and returns binary Protobuf messages).
+    [[nodiscard]] std::unique_ptr<ws_session> open_ws(int version, encoding enc = encoding::json);
 
     /// Rolls back and frees streams idle longer than the expiry, then checkpoints when the WAL reached the
     /// threshold and the database is quiet. The front end calls it every second or so.

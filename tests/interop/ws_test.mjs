@@ -36,8 +36,13 @@ function connect(protocols) {
 }
 
 const checks = [
-  ["hrana3 is chosen over hrana3-protobuf and hrana2", async () => {
-    const c = await connect(["hrana3-protobuf", "hrana3", "hrana2", "hrana1"]);
+  ["hrana3-protobuf is chosen over hrana3 and hrana2 (as sqld)", async () => {
+    const c = await connect(["hrana2", "hrana3", "hrana3-protobuf", "hrana1"]);
+    assert.equal(c.protocol, "hrana3-protobuf");
+    c.ws.close();
+  }],
+  ["hrana3 is chosen over hrana2", async () => {
+    const c = await connect(["hrana2", "hrana3", "hrana1"]);
     assert.equal(c.protocol, "hrana3");
     c.ws.close();
   }],
@@ -46,8 +51,18 @@ const checks = [
     assert.equal(c.protocol, "hrana2");
     c.ws.close();
   }],
-  ["only hrana3-protobuf offered: refused", async () => {
-    await assert.rejects(connect(["hrana3-protobuf"]), (e) => e.status === 400);
+  ["only unknown subprotocols offered: refused", async () => {
+    await assert.rejects(connect(["hrana4", "graphql-ws"]), (e) => e.status === 400);
+  }],
+  ["hrana3-protobuf: a text frame closes the socket", async () => {
+    const c = await connect(["hrana3-protobuf"]);
+    c.ws.send(JSON.stringify({ type: "hello", jwt: null }));
+    assert.equal(await c.closedCode(), 1008);
+  }],
+  ["hrana3-protobuf: garbage bytes close the socket", async () => {
+    const c = await connect(["hrana3-protobuf"]);
+    c.ws.send(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x12]));
+    assert.equal(await c.closedCode(), 1008);
   }],
   ["hello, open a stream, execute, a v3 cursor, close", async () => {
     const c = await connect(["hrana3"]);
