@@ -34,6 +34,15 @@ enum class open_mode : std::uint8_t {
     read_only,         ///< the file must exist; writes fail with libsql::readonly
 };
 
+/// How a remote database speaks Hrana. ws:// and wss:// URLs always use WebSocket and http(s):// URLs HTTP;
+/// libsql:// URLs use HTTP unless this (or the URL's ?transport=ws) asks for WebSocket, as @libsql/client on Node
+/// keeps HTTP for libsql://. A choice that contradicts the URL's scheme is refused (usage_error).
+enum class remote_protocol : std::uint8_t {
+    automatic,  ///< by the URL: libsql:// -> HTTP unless ?transport=ws
+    http,       ///< Hrana over HTTP (one request per pipeline; an interactive transaction holds a baton)
+    websocket,  ///< Hrana over one WebSocket per database object, shared by its connections
+};
+
 struct connect_options {
     // --- every connection
     /// Applied to each connection as it opens; 0 turns waiting off (SQLITE_BUSY at once).
@@ -59,6 +68,8 @@ struct connect_options {
     std::chrono::milliseconds request_timeout{0};
     /// Sent as "x-turso-encryption-key" (base64) to a server that encrypts the database at rest; empty: none.
     std::string remote_encryption_key;
+    /// HTTP or WebSocket for libsql:// URLs (see remote_protocol).
+    remote_protocol protocol = remote_protocol::automatic;
 
     // --- embedded replicas: a local path plus the primary to sync from
     std::string sync_url;

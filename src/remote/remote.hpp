@@ -1,7 +1,9 @@
 // The remote transport: connections to a libSQL server (libsql serve, sqld, Turso, tursodb --sync-server) over
-// Hrana on HTTP. remote_database probes the server once and keeps what it can do (capabilities); each
-// remote_connection owns one keep-alive HTTP client and at most one Hrana stream (an interactive transaction);
-// remote_statement runs one statement through pipelines or, on Hrana 3, streams rows through /v3/cursor.
+// Hrana on HTTP or on WebSocket. remote_database probes the server once and keeps what it can do (capabilities);
+// over HTTP each remote_connection owns one keep-alive HTTP client and at most one Hrana stream (an interactive
+// transaction); over WebSocket every connection of a database shares the database's one socket (ws_client) and
+// keeps one stream on it. remote_statement runs one statement through pipelines or, on Hrana 3, streams rows
+// through a cursor (/v3/cursor, or open_cursor/fetch_cursor on the socket).
 // docs/REMOTE.md says what differs from local connections, per server kind.
 #pragma once
 
@@ -9,6 +11,7 @@
 #include "hrana/protocol.hpp"
 #include "libsql/connection.hpp"
 #include "remote/http.hpp"
+#include "remote/ws_client.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -35,6 +38,7 @@ enum class server_kind : std::uint8_t {
 /// What the server was found to support when the database was opened.
 struct capabilities {
     server_kind kind = server_kind::hrana3;
+    bool websocket = false;       ///< Hrana over the database's WebSocket (ws_client) instead of HTTP
     int version = 3;              ///< the pipeline path used: v3/pipeline or v2/pipeline
     bool streams = true;          ///< batons hold a server-side connection (false: one shared connection)
     bool cursor = true;           ///< POST v3/cursor
@@ -121,6 +125,8 @@ public:
     /// The normalised base URL, ending with '/'.
     [[nodiscard]] const std::string& base_url() const noexcept { return base_url_; }
     [[nodiscard]] const http::options& http_settings() const noexcept { return http_; }
+    /// The shared socket when the database speaks Hrana over WebSocket; null over HTTP.
+    [[nodiscard]] const std::shared_ptr<ws_client>& ws() const noexcept { return ws_; }
 
     /// Descriptions cached per SQL text, shared by every connection of this database.
     [[nodiscard]] std::shared_ptr<const description> find_description(std::string_view sql) const;
@@ -134,6 +140,7 @@ private:
     std::string base_url_;
     http::options http_;
     capabilities caps_;
+    std::shared_ptr<ws_client> ws_;
     mutable std::mutex cache_m_;
     std::unordered_map<std::string, std::shared_ptr<const description>> cache_;
 };
@@ -145,8 +152,29 @@ private:
 /// code paths against libsql serve).
 [[nodiscard]] std::shared_ptr<remote_database> open_as(std::string_view url, const connect_options& options, server_kind kind);
 
+/// Whether a URL and options choose WebSocket: ws:// and wss:// always, http(s):// never, libsql:// when
+/// connect_options::remote_protocol or the URL's ?transport= (ws, websocket; http) says so. Throws usage_error
+/// for a choice that contradicts the scheme or an unknown ?transport= value.
+[[nodiscard]] bool uses_websocket(std::string_view url, const connect_options& options);
+
 // --------------------------------------------------------------------------------------------- the connection
 class remote_statement;
+
+/// Inside a catch: rethrows a network-level failure (interrupted, timeout, connection_error; same class) with the
+/// SQL and, when a stream was open, what became of it. Other exceptions pass unchanged.
+[[noreturn]] void rethrow_network_error(std::string_view sql, const libsql::source_location& where, libsql::transport t,
+                                        bool lost_stream);
+
+/// Where a statement's cursor entries come from: a /v3/cursor body, or fetch_cursor on the WebSocket.
+class cursor_source {
+public:
+    virtual ~cursor_source() = default;
+    /// The next entry; false when the cursor ended. A malformed entry throws hrana::protocol_violation; network
+    /// failures throw as the transport does.
+    virtual bool next(hrana::cursor_entry& e) = 0;
+    /// After the last step's end: frees what the cursor holds (reads the rest of a body, closes the cursor).
+    virtual void finish() = 0;
+};
 
 /// What a connection and its statements share: the HTTP client, the stream, the counters.
 struct session {
@@ -162,6 +190,12 @@ struct session {
     // cursor ran: the next request uses it and closes it.
     std::optional<std::string> baton;
     std::string stream_url;               ///< where the stream's requests go (the server's base_url, or ours)
+    // Over WebSocket (db->ws() not null): the stream id on socket generation ws_generation, kept open across
+    // statements; the waiter lets interrupt() wake this connection's wait.
+    std::shared_ptr<ws_client> ws;
+    ws_waiter waiter;
+    std::optional<std::int32_t> ws_stream;
+    std::uint64_t ws_generation = 0;
     bool in_txn = false;
     bool txn_by_savepoint = false;        ///< keyword tracking (v2 / limited): a SAVEPOINT opened the transaction
     std::vector<std::string> savepoints;
@@ -185,8 +219,17 @@ struct session {
     /// Sends one pipeline on the current stream (or a new one) and manages the stream: close appended outside
     /// transactions, get_autocommit inside (v3). Returns exactly one result per request given.
     std::vector<hrana::stream_result> pipeline(std::vector<hrana::stream_request> reqs, const call& c);
-    /// Opens a /v3/cursor over one statement. The reader is positioned after the head line.
-    std::unique_ptr<http::body_reader> open_cursor(hrana::stmt s, const call& c);
+    /// Opens a cursor over one statement (/v3/cursor, or open_cursor on the WebSocket).
+    std::unique_ptr<cursor_source> open_cursor(hrana::stmt s, const call& c);
+    /// pipeline() over HTTP (out of line: g++ 12 warns of null dereferences when it inlines it).
+    [[gnu::noinline]] std::vector<hrana::stream_result> http_pipeline(std::vector<hrana::stream_request> reqs, const call& c);
+    // The WebSocket forms (remote_ws.cpp).
+    std::vector<hrana::stream_result> ws_pipeline(std::vector<hrana::stream_request> reqs, const call& c);
+    std::unique_ptr<cursor_source> ws_open_cursor(hrana::stmt s, const call& c);
+    void ws_close_stream(bool quiet);
+    /// The socket's generation and whether the stream is new (an open_stream goes first); throws when the
+    /// socket that held this connection's open transaction is gone.
+    std::pair<std::uint64_t, bool> ws_ensure_stream(const call& c);
     /// Closes the stream, if any (rolling back what it holds). Errors are swallowed when `quiet`.
     void close_stream(bool quiet);
     /// Keyword tracking of the transaction state (servers without get_autocommit).
@@ -298,8 +341,7 @@ private:
     mutable std::shared_ptr<const std::vector<std::string>> names_;
     std::deque<std::vector<value>> rows_;     // rows received and not yet stepped to
     std::vector<value> current_;
-    std::unique_ptr<http::body_reader> cursor_;
-    std::string line_;
+    std::unique_ptr<cursor_source> cursor_;
 };
 
 } // namespace libsql::detail::remote

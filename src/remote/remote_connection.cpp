@@ -85,9 +85,12 @@ bool opens(const txn_control& t) noexcept {
 const char* const changes_probe = "SELECT changes(), last_insert_rowid(), total_changes()";
 const char* const total_probe = "SELECT total_changes()";
 
+
+} // namespace
+
 /// Rethrows a network-level failure of the HTTP layer (same class) with the SQL and, when a stream was open, what
 /// became of it.
-[[noreturn]] void rethrow_network(std::string_view sql, const libsql::source_location& where, libsql::transport t,
+void rethrow_network_error(std::string_view sql, const libsql::source_location& where, libsql::transport t,
                                   bool lost_stream) {
     auto wrap = [&](const libsql::error& e) {
         std::string msg = e.what();
@@ -114,11 +117,9 @@ const char* const total_probe = "SELECT total_changes()";
     }
 }
 
-} // namespace
-
 // ================================================================================================== session
 session::session(std::shared_ptr<remote_database> database)
-    : db(std::move(database)), caps(db->caps()), http(db->http_settings()) {}
+    : db(std::move(database)), caps(db->caps()), http(db->http_settings()), ws(db->ws()) {}
 
 error_info session::info(std::string_view sql, const libsql::source_location& where) const {
     return error_info{0, {}, std::string(sql), db->transport(), where};
@@ -129,6 +130,16 @@ void session::check_open() const {
 }
 
 void session::drop_stream() noexcept {
+    if (ws_stream) {
+        // The server frees it (rolling back what it holds) once the requests before it on the socket are done.
+        const auto id = *std::exchange(ws_stream, std::nullopt);
+        try {
+            std::vector<hrana::ws_request> reqs;
+            reqs.emplace_back(hrana::ws_close_stream{id});
+            ws->send_only(ws_generation, std::move(reqs));
+        } catch (...) {
+        }
+    }
     baton.reset();
     stream_url.clear();
     in_txn = false;
@@ -256,6 +267,11 @@ void session::track(std::string_view stmt_sql, bool succeeded) {
 }
 
 std::vector<hrana::stream_result> session::pipeline(std::vector<hrana::stream_request> reqs, const call& c) {
+    if (ws) return ws_pipeline(std::move(reqs), c);
+    return http_pipeline(std::move(reqs), c);
+}
+
+std::vector<hrana::stream_result> session::http_pipeline(std::vector<hrana::stream_request> reqs, const call& c) {
     check_open();
     free_http();
     const std::size_t n = reqs.size();
@@ -285,7 +301,7 @@ std::vector<hrana::stream_result> session::pipeline(std::vector<hrana::stream_re
             // The stream's state is unknown now (the request may have run, and its new baton is lost).
             const bool lost = in_txn;
             drop_stream();
-            rethrow_network(c.sql, c.where, db->transport(), lost);
+            rethrow_network_error(c.sql, c.where, db->transport(), lost);
         }
         if (resp.status != 200) {
             if (had_stream && resp.status == 400) {
@@ -348,7 +364,35 @@ std::vector<hrana::stream_result> session::pipeline(std::vector<hrana::stream_re
     }
 }
 
-std::unique_ptr<http::body_reader> session::open_cursor(hrana::stmt s, const call& c) {
+namespace {
+
+/// A /v3/cursor response body, one JSON entry per line.
+class http_cursor final : public cursor_source {
+public:
+    explicit http_cursor(std::unique_ptr<http::body_reader> r) : r_(std::move(r)) {}
+    bool next(hrana::cursor_entry& e) override {
+        for (;;) {
+            if (!r_->next_line(line_)) return false;
+            if (line_.empty()) continue;
+            e = hrana::parse_cursor_entry(line_);
+            return true;
+        }
+    }
+    void finish() override {
+        // Read to the end of the body, so that the HTTP connection can be reused.
+        while (r_->next_line(line_)) {
+        }
+    }
+
+private:
+    std::unique_ptr<http::body_reader> r_;
+    std::string line_;
+};
+
+} // namespace
+
+std::unique_ptr<cursor_source> session::open_cursor(hrana::stmt s, const call& c) {
+    if (ws) return ws_open_cursor(std::move(s), c);
     check_open();
     free_http();
     hrana::cursor_request cr;
@@ -396,7 +440,7 @@ std::unique_ptr<http::body_reader> session::open_cursor(hrana::stmt s, const cal
         } catch (...) {
             const bool lost = in_txn;
             drop_stream();
-            rethrow_network(c.sql, c.where, db->transport(), lost);
+            rethrow_network_error(c.sql, c.where, db->transport(), lost);
         }
         hrana::cursor_response_head h;
         try {
@@ -412,11 +456,12 @@ std::unique_ptr<http::body_reader> session::open_cursor(hrana::stmt s, const cal
             if (stream_url.back() != '/') stream_url += '/';
         }
         if (!baton) in_txn = false;
-        return reader;
+        return std::make_unique<http_cursor>(std::move(reader));
     }
 }
 
 void session::close_stream(bool quiet) {
+    if (ws) return ws_close_stream(quiet);
     if (caps.streams && baton) {
         free_http();
         hrana::pipeline_request pr;
@@ -545,10 +590,16 @@ void remote_connection::execute_batch(std::string_view sql, libsql::source_locat
         reqs.emplace_back(hrana::sequence_req{std::string(sql), std::nullopt});
         reqs.emplace_back(hrana::execute_req{plain(changes_probe, true)});
         auto results = s.pipeline(std::move(reqs), c);
-        const auto* err = std::get_if<hrana::error>(&results[1]);
+        if (results.size() != 3) throw protocol_error("the server answered a pipeline with a result missing", s.info(sql, where));
+        const hrana::error* err = nullptr;
+        const hrana::stream_response* before = nullptr;
+        const hrana::stream_response* after = nullptr;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (i == 1) err = std::get_if<hrana::error>(&results[i]);
+            else if (i == 0) before = std::get_if<hrana::stream_response>(&results[i]);
+            else after = std::get_if<hrana::stream_response>(&results[i]);
+        }
         s.track(sql, err == nullptr);
-        const auto* before = std::get_if<hrana::stream_response>(&results[0]);
-        const auto* after = std::get_if<hrana::stream_response>(&results[2]);
         if (before && after) {
             const auto* b = std::get_if<hrana::execute_resp>(before);
             const auto* a = std::get_if<hrana::execute_resp>(after);
@@ -697,7 +748,10 @@ void remote_connection::busy_timeout(std::chrono::milliseconds ms) {
     if (ms.count() < 0 || ms.count() > INT32_MAX) throw usage_error("busy_timeout must be between 0 and 2^31-1 ms");
 }
 
-void remote_connection::interrupt() noexcept { s_->http.interrupt(); }
+void remote_connection::interrupt() noexcept {
+    s_->http.interrupt();
+    if (s_->ws) s_->ws->interrupt(s_->waiter);
+}
 
 void remote_connection::reset() {
     auto& s = *s_;
@@ -955,15 +1009,13 @@ void remote_statement::start_cursor() {
 
 bool remote_statement::next_cursor_row(std::vector<value>& row) {
     for (;;) {
-        if (!cursor_->next_line(line_)) {
-            finish_cursor();
-            s_->drop_stream();
-            throw protocol_error("the cursor response ended before its last entry", s_->info(sql_, where));
-        }
-        if (line_.empty()) continue;
         hrana::cursor_entry e;
         try {
-            e = hrana::parse_cursor_entry(line_);
+            if (!cursor_->next(e)) {
+                finish_cursor();
+                s_->drop_stream();
+                throw protocol_error("the cursor response ended before its last entry", s_->info(sql_, where));
+            }
         } catch (const hrana::protocol_violation& v) {
             finish_cursor();
             throw protocol_error(std::string("malformed cursor entry: ") + v.what(), s_->info(sql_, where));
@@ -978,10 +1030,7 @@ bool remote_statement::next_cursor_row(std::vector<value>& row) {
         }
         if (auto* end = std::get_if<hrana::step_end_entry>(&e)) {
             record_cursor_end(*end);
-            // Read to the end of the body, so that the HTTP connection can be reused.
-            std::string rest;
-            while (cursor_->next_line(rest)) {
-            }
+            cursor_->finish();
             finish_cursor();
             return false;
         }

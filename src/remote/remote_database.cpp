@@ -2,6 +2,8 @@
 // describe cache shared by its connections.
 #include "remote/remote.hpp"
 
+#include <optional>
+
 namespace libsql::detail {
 
 namespace remote {
@@ -54,22 +56,64 @@ std::string excerpt(std::string_view body) {
     return s;
 }
 
-/// The value of ?authToken= in a URL, when present (as the official clients accept it).
-std::string auth_token_in(std::string_view url) {
+/// The value of ?NAME= in a URL, when present.
+std::optional<std::string> query_value(std::string_view url, std::string_view name) {
     const auto q = url.find('?');
-    if (q == std::string_view::npos) return {};
+    if (q == std::string_view::npos) return std::nullopt;
     std::string_view query = url.substr(q + 1);
+    if (const auto hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
     while (!query.empty()) {
         const auto amp = query.find('&');
         const std::string_view kv = query.substr(0, amp);
-        if (kv.starts_with("authToken=")) return std::string(kv.substr(10));
+        if (kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=')
+            return std::string(kv.substr(name.size() + 1));
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }
-    return {};
+    return std::nullopt;
+}
+
+/// The value of ?authToken= in a URL, when present (as the official clients accept it).
+std::string auth_token_in(std::string_view url) { return query_value(url, "authToken").value_or(std::string()); }
+
+/// The WebSocket URL for a normalised HTTP base URL (http -> ws, https -> wss).
+std::string ws_url_of(const std::string& base) {
+    if (base.starts_with("http://")) return "ws://" + base.substr(7);
+    if (base.starts_with("https://")) return "wss://" + base.substr(8);
+    return base;
 }
 
 } // namespace
+
+bool uses_websocket(std::string_view url, const connect_options& options) {
+    const bool ws_scheme = url.starts_with("ws://") || url.starts_with("wss://");
+    const bool http_scheme = url.starts_with("http://") || url.starts_with("https://");
+    std::optional<bool> asked;
+    if (const auto t = query_value(url, "transport")) {
+        if (*t == "ws" || *t == "websocket" || *t == "wss") asked = true;
+        else if (*t == "http" || *t == "https") asked = false;
+        else
+            throw usage_error("unknown ?transport=" + *t + " in the URL: use ws (WebSocket) or http");
+    }
+    if (options.protocol == remote_protocol::websocket) {
+        if (asked == false) throw usage_error("connect_options::protocol asks for WebSocket but the URL says ?transport=http");
+        asked = true;
+    } else if (options.protocol == remote_protocol::http) {
+        if (asked == true) throw usage_error("connect_options::protocol asks for HTTP but the URL says ?transport=ws");
+        asked = false;
+    }
+    if (ws_scheme) {
+        if (asked == false) throw usage_error("HTTP was asked for, but " + std::string(url.substr(0, url.find(':'))) +
+                                              ":// URLs always use WebSocket (use http:// or https://)");
+        return true;
+    }
+    if (http_scheme) {
+        if (asked == true) throw usage_error("WebSocket was asked for, but http(s):// URLs always use HTTP (use ws:// or "
+                                             "wss://, or libsql:// with ?transport=ws)");
+        return false;
+    }
+    return asked.value_or(false);
+}
 
 remote_database::remote_database(std::string_view url, connect_options options, libsql::transport reported,
                                  std::optional<server_kind> assume)
@@ -85,7 +129,8 @@ remote_database::remote_database(std::string_view url, connect_options options, 
         throw unsupported("open_mode::read_only is not available over the remote transport: use a read-only token "
                           "(JWT claim \"a\":\"ro\")",
                           where_info);
-    // ws:// and wss:// name the same servers; we speak Hrana over HTTP to them.
+    const bool websocket = uses_websocket(url, options_);
+    // The HTTP form of the URL names the same server (the replica's sync endpoints use it, and errors name it).
     std::string http_url(url);
     if (http_url.starts_with("ws://")) http_url = "http://" + http_url.substr(5);
     else if (http_url.starts_with("wss://")) http_url = "https://" + http_url.substr(6);
@@ -102,6 +147,23 @@ remote_database::remote_database(std::string_view url, connect_options options, 
         http_.headers.push_back("x-turso-encryption-key: " + options_.remote_encryption_key);
     http_.headers.emplace_back("x-libsql-client-version: libsql-cpp-0.1.0");
 
+    if (websocket) {
+        // The probe is the connection itself: the subprotocol the server picks says hrana3 or hrana2.
+        ws_client::settings ws;
+        ws.url = ws_url_of(base_url_);
+        if (!token.empty()) ws.jwt = token;
+        ws.connect_timeout = options_.connect_timeout;
+        if (!options_.remote_encryption_key.empty())
+            ws.headers.push_back("x-turso-encryption-key: " + options_.remote_encryption_key);
+        ws.transport = transport_;
+        ws_ = std::make_shared<ws_client>(std::move(ws));
+        ws_->connect();
+        caps_ = capabilities_of(ws_->version() == 3 ? server_kind::hrana3 : server_kind::hrana2);
+        if (assume) caps_ = capabilities_of(*assume);
+        if (!caps_.streams) throw usage_error("a server without streams cannot be used over WebSocket", where_info);
+        caps_.websocket = true;
+        return;
+    }
     if (assume) {
         caps_ = capabilities_of(*assume);
         return;

@@ -1,4 +1,4 @@
-// The conformance suite: one set of cases, run against every transport (a local file, `libsql serve` over Hrana,
+// The conformance suite: one set of cases, run against every transport (a local file, `libsql serve` over Hrana on HTTP and on WebSocket,
 // `tursodb --sync-server` over Hrana, an embedded replica of a `libsql serve` primary). Each transport is a context
 // that declares what it can do (as SOCI's per-backend test contexts do). A case that needs a capability the
 // context lacks asserts the documented behaviour instead (libsql::unsupported, say) where there is one, and skips
@@ -73,12 +73,13 @@ private:
     std::filesystem::path path_;
 };
 
-enum class kind { local, remote, tursodb, replica };
+enum class kind { local, remote, remote_ws, tursodb, replica };
 
 std::string kind_name(kind k) {
     switch (k) {
     case kind::local: return "local";
     case kind::remote: return "remote";
+    case kind::remote_ws: return "remote_ws";
     case kind::tursodb: return "tursodb";
     case kind::replica: return "replica";
     }
@@ -162,6 +163,10 @@ capabilities capabilities_of(kind k) {
         c.connection_state = false;
         c.encryption_at_rest = false;
         break;
+    case kind::remote_ws:  // `libsql serve` over WebSocket (hrana3): as over HTTP, but each connection keeps its
+        c = capabilities_of(kind::remote);  // stream (one server connection) between statements
+        c.connection_state = true;
+        break;
     case kind::tursodb:  // execute and batch only, one shared server connection (protocols.md §5.3, §7)
         c = capabilities_of(kind::remote);
         // Transactions work on the server's one shared connection (the client tracks BEGIN/SAVEPOINT by keyword),
@@ -193,6 +198,7 @@ libsql::transport transport_of(kind k) {
     switch (k) {
     case kind::local: return libsql::transport::local;
     case kind::remote:
+    case kind::remote_ws:
     case kind::tursodb: return libsql::transport::remote;
     case kind::replica: return libsql::transport::replica;
     }
@@ -229,6 +235,12 @@ std::unique_ptr<context> make_context(kind k, std::string& skip) {
     case kind::remote: {
         c->server = std::make_unique<libsql::test::libsql_server>(c->dir->file("served.db"));
         const std::string url = c->server->url();
+        c->open = [url] { return libsql::database(url); };
+        break;
+    }
+    case kind::remote_ws: {
+        c->server = std::make_unique<libsql::test::libsql_server>(c->dir->file("served.db"));
+        const std::string url = "ws://127.0.0.1:" + std::to_string(c->server->port());
         c->open = [url] { return libsql::database(url); };
         break;
     }
@@ -1772,7 +1784,7 @@ TEST_P(conformance, libsql_alter_column_to) {
 
 std::string param_name(const ::testing::TestParamInfo<kind>& info) { return kind_name(info.param); }
 
-const auto all_transports = ::testing::Values(kind::local, kind::remote, kind::tursodb, kind::replica);
+const auto all_transports = ::testing::Values(kind::local, kind::remote, kind::remote_ws, kind::tursodb, kind::replica);
 
 // ================================================================================================================
 // libSQL vectors: the SQL functions run in whichever engine serves the connection (local, `libsql serve`'s, the
