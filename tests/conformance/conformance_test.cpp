@@ -1600,6 +1600,7 @@ TEST_P(conformance, encryption_at_rest_or_unsupported) {
         o.sync_url = ctx_->server->url();
         break;
     case kind::remote: url = ctx_->server->url(); break;
+    case kind::remote_ws: url = "ws://127.0.0.1:" + std::to_string(ctx_->server->port()); break;
     case kind::tursodb: url = ctx_->turso->url(); break;
     }
     if (!caps().encryption_at_rest) {
