@@ -5,6 +5,9 @@
 //                                                       callgrind; only the measured section is instrumented)
 //   --journal wal|delete                                the journal mode of the databases (default wal)
 //   --hot                                               W1-W3 in a warm 64 MB cache, W1/W3 in one read transaction
+//   --key K                                             encrypted files (libSQL's cipher, AES-256-CBC, key K): with
+//                                                       `all`, each workload runs on plain and on encrypted files
+//                                                       in one table; with <workload> <side>, on an encrypted file
 //   bench_local [--scale S] list                        the workloads: id, description, operations
 //   bench_local [--scale S] sizes                       the sizes at this scale
 //
@@ -24,7 +27,11 @@
 // applications use). Each lookup of W1 is then its own read transaction, as in an application, and its time is
 // mostly the engine's system calls (file locks, reads of pages the 2 MB cache does not hold).
 // --hot removes those, to expose the wrapper's own cost: W1-W3 run with a 64 MB page cache, and W1 and W3 inside one
-// read transaction opened and warmed (a full scan) before the measured section, on both sides alike. Each run prints a checksum of everything it read;
+// read transaction opened and warmed (a full scan) before the measured section, on both sides alike.
+// --key K: the files are encrypted (SQLite3MultipleCiphers, aes256cbc, as libSQL's encryptionKey writes them). The raw
+// side sets the cipher and key with sqlite3mc_config and sqlite3_key right after sqlite3_open_v2; the libsql side
+// passes connect_options::encryption_key. bench/local_libsql.mjs runs W1-W3 through npm libsql@0.5.29 (with and
+// without encryptionKey) for the anchor; scripts/bench prints both. Each run prints a checksum of everything it read;
 // `all` checks that the two sides agree.
 #include "libsql/libsql.hpp"
 
@@ -143,12 +150,21 @@ template <class Row> std::uint64_t fold_row(std::uint64_t acc, const Row& r) {
     throw std::runtime_error(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "(no connection)"));
 }
 
-sqlite3* raw_open(const std::string& path) {
+/// Opens a file; with a key, applies libSQL's cipher and the key before anything reads the file.
+sqlite3* raw_open(const std::string& path, const std::string& key = {}) {
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path.c_str(), &db, open_flags, nullptr) != SQLITE_OK) {
         std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close_v2(db);
         throw std::runtime_error("open " + path + ": " + msg);
+    }
+    if (!key.empty()) {
+        const int cipher = sqlite3mc_cipher_index("aes256cbc");
+        if (cipher <= 0 || sqlite3mc_config(db, "cipher", cipher) != cipher ||
+            sqlite3_key(db, key.data(), static_cast<int>(key.size())) != SQLITE_OK) {
+            sqlite3_close_v2(db);
+            throw std::runtime_error("open " + path + ": cannot set the encryption key");
+        }
     }
     return db;
 }
@@ -165,9 +181,10 @@ sqlite3_stmt* raw_prepare(sqlite3* db, const char* sql) {
 
 /// Creates a database file with the table, empty or filled with the data set (raw API: the file is the same
 /// whichever side reads it).
-void make_database(const std::string& path, const dataset* fill, const std::string& journal_mode) {
+void make_database(const std::string& path, const dataset* fill, const std::string& journal_mode,
+                   const std::string& key) {
     for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(path + suffix);
-    sqlite3* db = raw_open(path);
+    sqlite3* db = raw_open(path, key);
     // Persistent in the file: both sides run in this mode.
     raw_exec(db, ("PRAGMA journal_mode = " + journal_mode).c_str());
     raw_exec(db, create_sql);
@@ -186,12 +203,21 @@ void make_database(const std::string& path, const dataset* fill, const std::stri
         sqlite3_finalize(st);
         raw_exec(db, "COMMIT");
     }
+    raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close_v2(db);
+    // An encrypted file must not start with SQLite's plain header: the encrypted figures are of encrypted pages.
+    char header[16] = {};
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        const std::size_t n = std::fread(header, 1, sizeof header, f);
+        std::fclose(f);
+        if (n == sizeof header && key.empty() != (std::memcmp(header, "SQLite format 3", 16) == 0))
+            throw std::runtime_error(path + (key.empty() ? ": not a plain SQLite file" : ": written unencrypted despite --key"));
+    }
 }
 
 /// After W2: the table must hold exactly the data set.
-void verify_filled(const std::string& path, const dataset& d) {
-    sqlite3* db = raw_open(path);
+void verify_filled(const std::string& path, const dataset& d, const std::string& key) {
+    sqlite3* db = raw_open(path, key);
     sqlite3_stmt* st = raw_prepare(db, "SELECT count(*), sum(id), sum(length(name)), sum(length(data)) FROM bench");
     if (sqlite3_step(st) != SQLITE_ROW) raw_fail(db, "verify");
     const std::int64_t n = d.rows;
@@ -315,10 +341,10 @@ void verify_filled(const std::string& path, const dataset& d) {
 }
 
 // W4: open, select 1, close.
-[[gnu::noinline]] std::uint64_t w4_raw(const std::string& path, int opens) {
+[[gnu::noinline]] std::uint64_t w4_raw(const std::string& path, const std::string& key, int opens) {
     std::uint64_t acc = 0;
     for (int i = 0; i < opens; ++i) {
-        sqlite3* db = raw_open(path);
+        sqlite3* db = raw_open(path, key);
         sqlite3_stmt* st = raw_prepare(db, "select 1");
         if (sqlite3_step(st) != SQLITE_ROW) raw_fail(db, "select 1");
         acc += static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
@@ -337,10 +363,10 @@ void verify_filled(const std::string& path, const dataset& d) {
     return acc;
 }
 
-[[gnu::noinline]] std::uint64_t w4d_libsql(const std::string& path, int opens) {
+[[gnu::noinline]] std::uint64_t w4d_libsql(const std::string& path, const libsql::connect_options& o, int opens) {
     std::uint64_t acc = 0;
     for (int i = 0; i < opens; ++i) {
-        const libsql::database db(path);
+        const libsql::database db(path, o);
         auto conn = db.connect();
         acc += static_cast<std::uint64_t>(conn.query_value<std::int64_t>("select 1"));
     }
@@ -372,7 +398,15 @@ struct environment {
     std::string read_db;   // filled once; W1, W3 and W4 read it
     std::string journal_mode;
     bool hot = false;
+    std::string key;       // --key: the files are encrypted with it
+    std::string prefix;    // of W2's file names (plain and encrypted environments share the directory)
     int fresh = 0;         // numbers W2's databases
+
+    [[nodiscard]] libsql::connect_options options() const {
+        libsql::connect_options o;
+        o.encryption_key = key;  // the default cipher is libSQL's, aes256cbc: the raw side's
+        return o;
+    }
 };
 
 constexpr const char* hot_cache_sql = "PRAGMA cache_size = -65536";
@@ -399,7 +433,7 @@ result run(environment& env, std::string_view workload, side s) {
     const dataset& d = env.d;
     if (workload == "W1" || workload == "W1c" || workload == "W1n") {
         if (s == side::raw) {
-            sqlite3* db = raw_open(env.read_db);
+            sqlite3* db = raw_open(env.read_db, env.key);
             if (env.hot) raw_hot(db, true);
             sqlite3_stmt* st = raw_prepare(db, lookup_sql);
             const result r = measure([&] { return w1_raw(db, st, d.keys); });
@@ -408,7 +442,7 @@ result run(environment& env, std::string_view workload, side s) {
             sqlite3_close_v2(db);
             return r;
         }
-        const libsql::database db(env.read_db);
+        const libsql::database db(env.read_db, env.options());
         auto conn = db.connect();
         auto tx = env.hot ? libsql_hot(conn, true) : std::nullopt;
         auto st = conn.prepare(lookup_sql);
@@ -417,27 +451,27 @@ result run(environment& env, std::string_view workload, side s) {
         return measure([&] { return w1n_libsql(st, d.keys); });
     }
     if (workload == "W2") {
-        const std::string path = (env.dir / ("insert-" + std::to_string(env.fresh++) + ".db")).string();
-        make_database(path, nullptr, env.journal_mode);
+        const std::string path = (env.dir / (env.prefix + "insert-" + std::to_string(env.fresh++) + ".db")).string();
+        make_database(path, nullptr, env.journal_mode, env.key);
         result r;
         if (s == side::raw) {
-            sqlite3* db = raw_open(path);
+            sqlite3* db = raw_open(path, env.key);
             if (env.hot) raw_hot(db, false);
             r = measure([&] { return w2_raw(db, d); });
             sqlite3_close_v2(db);
         } else {
-            const libsql::database db(path);
+            const libsql::database db(path, env.options());
             auto conn = db.connect();
             if (env.hot) libsql_hot(conn, false);
             r = measure([&] { return w2_libsql(conn, d); });
         }
-        verify_filled(path, d);
+        verify_filled(path, d, env.key);
         for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(path + suffix);
         return r;
     }
     if (workload == "W3") {
         if (s == side::raw) {
-            sqlite3* db = raw_open(env.read_db);
+            sqlite3* db = raw_open(env.read_db, env.key);
             if (env.hot) raw_hot(db, true);
             sqlite3_stmt* st = raw_prepare(db, scan_sql);
             const result r = measure([&] { return w3_raw(db, st); });
@@ -446,16 +480,16 @@ result run(environment& env, std::string_view workload, side s) {
             sqlite3_close_v2(db);
             return r;
         }
-        const libsql::database db(env.read_db);
+        const libsql::database db(env.read_db, env.options());
         auto conn = db.connect();
         auto tx = env.hot ? libsql_hot(conn, true) : std::nullopt;
         auto st = conn.prepare(scan_sql);
         return measure([&] { return w3_libsql(st); });
     }
     if (workload == "W4" || workload == "W4d") {
-        if (s == side::raw) return measure([&] { return w4_raw(env.read_db, d.opens); });
-        if (workload == "W4d") return measure([&] { return w4d_libsql(env.read_db, d.opens); });
-        const libsql::database db(env.read_db);
+        if (s == side::raw) return measure([&] { return w4_raw(env.read_db, env.key, d.opens); });
+        if (workload == "W4d") return measure([&] { return w4d_libsql(env.read_db, env.options(), d.opens); });
+        const libsql::database db(env.read_db, env.options());
         return measure([&] { return w4_libsql(db, d.opens); });
     }
     throw std::runtime_error("unknown workload '" + std::string(workload) + "' (try: bench_local list)");
@@ -493,41 +527,74 @@ std::string sizes(const dataset& d, double scale) {
     return buf;
 }
 
-int run_all(environment& env, double scale, int reps) {
+/// One workload's runs on one side of one environment: the times and the last checksum.
+struct series {
+    std::vector<double> ms;
+    std::uint64_t checksum = 0;
+};
+
+bool same_checksums(const char* id, const series& raw, const series& lib, const char* what) {
+    if (raw.checksum == lib.checksum) return true;
+    std::printf("%-4s checksum mismatch%s: raw %llx, libsql %llx\n", id, what, static_cast<unsigned long long>(raw.checksum),
+                static_cast<unsigned long long>(lib.checksum));
+    return false;
+}
+
+/// The table of medians. With `enc` (--key), each workload also runs on the encrypted files, the four sides
+/// interleaved, and the table gains the encrypted figures and what encryption costs each side.
+int run_all(environment& env, environment* enc, double scale, int reps) {
     std::string journal = env.journal_mode == "wal" ? "WAL journal" : env.journal_mode + " journal";
     if (env.hot) journal += "; --hot: 64 MB cache, W1/W3 in one warmed read transaction";
     std::printf("libsql-cpp / raw SQLite C API, wall time, median of %d interleaved runs per side (%s)\n", reps,
                 sizes(env.d, scale).c_str());
-    std::printf("SQLite %s, both sides linked to the same libsql_sqlite3; %s, otherwise SQLite's defaults\n\n",
-                sqlite3_libversion(), journal.c_str());
-    std::printf("%-4s %-48s %10s %10s %8s %10s %10s\n", "id", "workload", "raw ms", "libsql ms", "ratio", "raw ns/op", "lib ns/op");
+    std::printf("SQLite %s, both sides linked to the same libsql_sqlite3; %s, otherwise SQLite's defaults\n", sqlite3_libversion(),
+                journal.c_str());
+    if (enc) std::printf("encrypted: the same workloads on files encrypted with aes256cbc (libSQL's encryptionKey cipher)\n");
+    std::printf("\n%-4s %-48s %10s %10s %8s %10s %10s", "id", "workload", "raw ms", "libsql ms", "ratio", "raw ns/op", "lib ns/op");
+    if (enc) std::printf(" %11s %11s %8s %9s %9s", "raw enc ms", "lib enc ms", "ratio", "enc/raw", "enc/lib");
+    std::printf("\n");
     bool all_ok = true;
     for (const auto& w : workloads) {
-        std::vector<double> raw_ms, lib_ms;
-        std::uint64_t raw_sum = 0, lib_sum = 0;
+        series raw, lib, raw_enc, lib_enc;
+        struct slot {
+            environment* e;
+            side s;
+            series* out;
+        };
+        std::vector<slot> slots{{&env, side::raw, &raw}, {&env, side::libsql, &lib}};
+        if (enc) {
+            slots.push_back({enc, side::raw, &raw_enc});
+            slots.push_back({enc, side::libsql, &lib_enc});
+        }
         for (int rep = 0; rep < reps; ++rep) {
-            // Alternate which side goes first, so that neither always runs on the warmer machine.
-            for (int k = 0; k < 2; ++k) {
-                const side s = ((rep + k) % 2 == 0) ? side::raw : side::libsql;
-                const result r = run(env, w.id, s);
-                (s == side::raw ? raw_ms : lib_ms).push_back(r.ms);
-                (s == side::raw ? raw_sum : lib_sum) = r.checksum;
+            // Rotate which side goes first, so that none always runs on the warmer machine.
+            for (std::size_t k = 0; k < slots.size(); ++k) {
+                const slot& sl = slots[(static_cast<std::size_t>(rep) + k) % slots.size()];
+                const result r = run(*sl.e, w.id, sl.s);
+                sl.out->ms.push_back(r.ms);
+                sl.out->checksum = r.checksum;
             }
         }
-        if (raw_sum != lib_sum) {
-            std::printf("%-4s checksum mismatch: raw %llx, libsql %llx\n", w.id, static_cast<unsigned long long>(raw_sum),
-                        static_cast<unsigned long long>(lib_sum));
+        bool ok = same_checksums(w.id, raw, lib, "");
+        if (enc) ok = same_checksums(w.id, raw, raw_enc, " (plain, encrypted)") && same_checksums(w.id, raw_enc, lib_enc, " (encrypted)") && ok;
+        if (!ok) {
             all_ok = false;
             continue;
         }
-        const double r = median(raw_ms), l = median(lib_ms);
+        const double r = median(raw.ms), l = median(lib.ms);
         const double ops = operations(env.d, w.id);
-        const bool over = w.target && l / r > 1.10;
-        std::printf("%-4s %-48s %10.2f %10.2f %8.3f %10.1f %10.1f%s\n", w.id, w.what, r, l, l / r, r * 1e6 / ops,
-                    l * 1e6 / ops, over ? "  > 1.10" : "");
+        bool over = w.target && l / r > 1.10;
+        std::printf("%-4s %-48s %10.2f %10.2f %8.3f %10.1f %10.1f", w.id, w.what, r, l, l / r, r * 1e6 / ops, l * 1e6 / ops);
+        if (enc) {
+            const double re = median(raw_enc.ms), le = median(lib_enc.ms);
+            over = over || (w.target && le / re > 1.10);
+            std::printf(" %11.2f %11.2f %8.3f %9.3f %9.3f", re, le, le / re, re / r, le / l);
+        }
+        std::printf("%s\n", over ? "  > 1.10" : "");
         std::fflush(stdout);
     }
     std::printf("\nratio = libsql ms / raw ms (target: at most 1.10 on W1-W3). ns/op: per lookup, insert, row or open.\n");
+    if (enc) std::printf("enc/raw, enc/lib = encrypted ms / plain ms on the raw and on the libsql side: what encryption costs.\n");
     return all_ok ? 0 : 1;
 }
 
@@ -549,8 +616,8 @@ struct temp_dir {
 
 int usage() {
     std::fprintf(stderr,
-                 "usage: bench_local [--scale S] [--reps N] [--journal wal|delete] [--hot] all\n"
-                 "       bench_local [--scale S] [--journal wal|delete] [--hot] <workload> <raw|libsql>\n"
+                 "usage: bench_local [--scale S] [--reps N] [--journal wal|delete] [--hot] [--key K] all\n"
+                 "       bench_local [--scale S] [--journal wal|delete] [--hot] [--key K] <workload> <raw|libsql>\n"
                  "       bench_local [--scale S] list | sizes\n");
     return 2;
 }
@@ -562,12 +629,14 @@ int main(int argc, char** argv) {
     int reps = 7;
     std::string journal_mode = "wal";
     bool hot = false;
+    std::string key;
     std::vector<std::string_view> args;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if ((a == "--scale" || a == "--reps" || a == "--journal") && i + 1 < argc) {
+        if ((a == "--scale" || a == "--reps" || a == "--journal" || a == "--key") && i + 1 < argc) {
             if (a == "--scale") scale = std::atof(argv[i + 1]);
             else if (a == "--reps") reps = std::max(1, std::atoi(argv[i + 1]));
+            else if (a == "--key") key = argv[i + 1];
             else journal_mode = argv[i + 1];
             ++i;
         } else if (a == "--hot") {
@@ -580,7 +649,8 @@ int main(int argc, char** argv) {
     if (args[0] == "list" || args[0] == "sizes") {
         const dataset d(scale);
         if (args[0] == "sizes") {
-            std::printf("%s, %s journal%s\n", sizes(d, scale).c_str(), journal_mode.c_str(), hot ? ", --hot" : "");
+            std::printf("%s, %s journal%s%s\n", sizes(d, scale).c_str(), journal_mode.c_str(), hot ? ", --hot" : "",
+                        key.empty() ? "" : ", encrypted");
             return 0;
         }
         // id, description, operations (lookups, inserts, rows or opens)
@@ -594,15 +664,20 @@ int main(int argc, char** argv) {
     try {
         const dataset d(scale);
         const temp_dir dir;
-        environment env{d, dir.path, (dir.path / "read.db").string(), journal_mode, hot};
-        make_database(env.read_db, &d, journal_mode);
-        if (args[0] == "all" && args.size() == 1) return run_all(env, scale, reps);
-        if (args.size() != 2 || (args[1] != "raw" && args[1] != "libsql")) return usage();
+        const bool all = args[0] == "all" && args.size() == 1;
+        if (!all && (args.size() != 2 || (args[1] != "raw" && args[1] != "libsql"))) return usage();
+        // The plain files (for `all`, or without --key) and the encrypted ones (with --key).
+        environment env{d, dir.path, (dir.path / "read.db").string(), journal_mode, hot, {}, "plain-"};
+        environment enc{d, dir.path, (dir.path / "read-encrypted.db").string(), journal_mode, hot, key, "encrypted-"};
+        if (all || key.empty()) make_database(env.read_db, &d, journal_mode, {});
+        if (!key.empty()) make_database(enc.read_db, &d, journal_mode, key);
+        if (all) return run_all(env, key.empty() ? nullptr : &enc, scale, reps);
         const side s = args[1] == "raw" ? side::raw : side::libsql;
-        const result r = run(env, args[0], s);
+        const result r = run(key.empty() ? env : enc, args[0], s);
         std::printf("%s %s: %.2f ms, checksum %llx (%s)\n", std::string(args[0]).c_str(), std::string(args[1]).c_str(), r.ms,
                     static_cast<unsigned long long>(r.checksum),
-                    (sizes(d, scale) + ", " + journal_mode + " journal" + (hot ? ", --hot" : "")).c_str());
+                    (sizes(d, scale) + ", " + journal_mode + " journal" + (hot ? ", --hot" : "") +
+                     (key.empty() ? "" : ", encrypted")).c_str());
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_local: %s\n", e.what());
