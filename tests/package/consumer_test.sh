@@ -14,7 +14,7 @@ consumer_src=$src/tests/package/consumer
 
 rm -rf "$scratch"
 mkdir -p "$scratch"
-trap 'rm -rf "$scratch"' EXIT
+trap '[[ -n ${LIBSQL_KEEP_SCRATCH:-} ]] || rm -rf "$scratch"' EXIT
 cd "$scratch"
 
 generator=()
