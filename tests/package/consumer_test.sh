@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Builds and runs tests/package/consumer against libsql-cpp the ways a user gets it (docs/INSTALL.md):
+#   install       `cmake --install` of this build tree into a prefix, then find_package(libsql CONFIG)
+#   pkgconfig     the same prefix through `pkg-config --cflags --libs --static libsql`, compiled by the compiler alone
+#   subdirectory  add_subdirectory(<source tree>) (the library only: no tests, benchmarks or server)
+#   fetchcontent  FetchContent_Declare(libsql SOURCE_DIR <source tree>), no network
+#   shared        the source tree built with BUILD_SHARED_LIBS=ON, installed, its exported symbols checked, then
+#                 find_package as in install
+# Usage: consumer_test.sh MODE SOURCE_DIR BUILD_DIR SCRATCH_DIR CXX CC BUILD_TYPE
+# SCRATCH_DIR is removed at the end, pass or fail.
+set -euo pipefail
+mode=$1 src=$2 build=$3 scratch=$4 cxx=$5 cc=$6 build_type=${7:-RelWithDebInfo}
+consumer_src=$src/tests/package/consumer
+
+rm -rf "$scratch"
+mkdir -p "$scratch"
+trap '[[ -n ${LIBSQL_KEEP_SCRATCH:-} ]] || rm -rf "$scratch"' EXIT
+cd "$scratch"
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  # Hits across build trees: the scratch builds compile the same sources from the same depth (scripts/lib.sh).
+  export CCACHE_NOHASHDIR=1 CCACHE_BASEDIR=$src
+fi
+common=("${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE="$build_type" -DCMAKE_CXX_COMPILER="$cxx"
+        -DCMAKE_C_COMPILER="$cc")
+
+fail() { echo "consumer_test $mode: FAILED: $*" >&2; exit 1; }
+
+# consume ARGS...: configure, build and run the consumer.
+consume() {
+  cmake -S "$consumer_src" -B consumer-build "${common[@]}" "$@" >consumer-configure.log 2>&1 ||
+    { cat consumer-configure.log; fail "configuring the consumer"; }
+  cmake --build consumer-build -j2 >consumer-build.log 2>&1 || { cat consumer-build.log; fail "building the consumer"; }
+  consumer-build/consumer || fail "the consumer exited $?"
+}
+
+# check_prefix PREFIX: what an install must hold.
+check_prefix() {
+  local p=$1 f
+  for f in include/libsql/libsql.hpp include/libsql/detail/backend.hpp lib/cmake/libsql/libsqlConfig.cmake \
+           lib/cmake/libsql/libsqlConfigVersion.cmake lib/cmake/libsql/libsqlTargets.cmake lib/pkgconfig/libsql.pc; do
+    [[ -f $p/$f ]] || fail "$f not installed"
+  done
+  compgen -G "$p/lib/liblibsql-cpp.*" >/dev/null || fail "the library not installed"
+  if [[ -x $build/tools/libsql/libsql && $mode != shared ]]; then
+    [[ -x $p/bin/libsql ]] || fail "the libsql command not installed"
+  fi
+}
+
+# subproject: the library as part of the consumer's build; the server and the command are left out to stay quick.
+subproject=(-DLIBSQL_CONSUMER_SOURCE_DIR="$src" -DLIBSQL_BUILD_SERVER=OFF)
+
+case $mode in
+  install)
+    cmake --install "$build" --prefix "$scratch/prefix" >install.log || { cat install.log; fail "cmake --install"; }
+    check_prefix "$scratch/prefix"
+    consume -DLIBSQL_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$scratch/prefix"
+    ;;
+  pkgconfig)
+    cmake --install "$build" --prefix "$scratch/prefix" >install.log || { cat install.log; fail "cmake --install"; }
+    check_prefix "$scratch/prefix"
+    flags=$(PKG_CONFIG_PATH=$scratch/prefix/lib/pkgconfig pkg-config --cflags --libs --static libsql) ||
+      fail "pkg-config"
+    echo "pkg-config: $flags"
+    # shellcheck disable=SC2086  # the flags are words
+    "$cxx" -std=c++20 -o consumer "$consumer_src/main.cpp" $flags || fail "compiling with pkg-config's flags"
+    ./consumer || fail "the consumer exited $?"
+    ;;
+  subdirectory)
+    consume -DLIBSQL_CONSUMER_MODE=subdirectory "${subproject[@]}"
+    ;;
+  fetchcontent)
+    consume -DLIBSQL_CONSUMER_MODE=fetchcontent "${subproject[@]}"
+    ;;
+  shared)
+    lib_build=$scratch/shared/lib-build
+    cmake -S "$src" -B "$lib_build" "${common[@]}" -DBUILD_SHARED_LIBS=ON -DLIBSQL_BUILD_SERVER=OFF \
+          -DLIBSQL_BUILD_TESTS=OFF -DLIBSQL_BUILD_BENCH=OFF -DLIBSQL_BUILD_EXAMPLES=OFF >lib-configure.log 2>&1 ||
+      { cat lib-configure.log; fail "configuring the shared library"; }
+    cmake --build "$lib_build" -j2 >lib-build.log 2>&1 || { cat lib-build.log; fail "building the shared library"; }
+    cmake --install "$lib_build" --prefix "$scratch/prefix" >install.log || { cat install.log; fail "cmake --install"; }
+    check_prefix "$scratch/prefix"
+    so=$(readlink -f "$scratch"/prefix/lib/liblibsql-cpp.so)
+    soname=$(objdump -p "$so" | awk '$1 == "SONAME" {print $2}')
+    echo "shared: $(basename "$so"), SONAME $soname"
+    [[ $soname =~ ^liblibsql-cpp\.so\.[0-9]+ ]] || fail "no versioned SONAME ($soname)"
+    nm -D --defined-only "$so" >exported.txt
+    nm -DC --defined-only "$so" >exported_demangled.txt
+    echo "shared: $(wc -l <exported.txt) exported symbols, $(grep -c ' sqlite3' exported.txt || true) sqlite3*"
+    if grep -q ' sqlite3' exported.txt; then fail "the engine's sqlite3* symbols are exported"; fi
+    # Everything exported belongs to namespace libsql (functions, type information, virtual tables).
+    others=$(grep -v 'libsql::' exported_demangled.txt || true)
+    [[ -z $others ]] || { echo "$others" | head -20; fail "symbols outside namespace libsql exported"; }
+    consume -DLIBSQL_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$scratch/prefix"
+    ;;
+  *)
+    fail "unknown mode (install, pkgconfig, subdirectory, fetchcontent, shared)"
+    ;;
+esac
+echo "consumer_test $mode: ok"
