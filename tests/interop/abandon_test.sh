@@ -27,7 +27,7 @@ start_server() {
   "$bin" serve "$dir/$1.db" --listen 127.0.0.1:0 --log-level info >"$dir/$1.out" 2>"$dir/$1.err" &
   pid=$!
   url=
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do  # up to 60 s: a loaded 2-core machine (sanitizer builds, parallel tests) starts slowly
     grep -q '^listening on ' "$dir/$1.out" 2>/dev/null && break
     sleep 0.1
   done
