@@ -27,6 +27,12 @@ if command -v ccache >/dev/null; then
 fi
 common=("${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE="$build_type" -DCMAKE_CXX_COMPILER="$cxx"
         -DCMAKE_C_COMPILER="$cc")
+# LIBSQL_PACKAGE_SANITIZE: a sanitized build tree's flags (tests/CMakeLists.txt); everything here is built with them.
+san=${LIBSQL_PACKAGE_SANITIZE:-}
+if [[ -n $san ]]; then
+  common+=(-DCMAKE_CXX_FLAGS="$san" -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san"
+           -DCMAKE_SHARED_LINKER_FLAGS="$san")
+fi
 
 fail() { echo "consumer_test $mode: FAILED: $*" >&2; exit 1; }
 
@@ -67,7 +73,7 @@ case $mode in
       fail "pkg-config"
     echo "pkg-config: $flags"
     # shellcheck disable=SC2086  # the flags are words
-    "$cxx" -std=c++20 -o consumer "$consumer_src/main.cpp" $flags || fail "compiling with pkg-config's flags"
+    "$cxx" -std=c++20 $san -o consumer "$consumer_src/main.cpp" $flags || fail "compiling with pkg-config's flags"
     ./consumer || fail "the consumer exited $?"
     ;;
   subdirectory)
