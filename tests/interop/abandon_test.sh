@@ -24,14 +24,18 @@ json=(-H 'content-type: application/json')
 
 # start_server NAME: starts `libsql serve` on an ephemeral port; sets pid and url.
 start_server() {
+  # Removed first: the shell's `>` truncates it in the child, after this script may already have read the previous
+  # server's "listening on" line.
+  rm -f "$dir/$1.out"
   "$bin" serve "$dir/$1.db" --listen 127.0.0.1:0 --log-level info >"$dir/$1.out" 2>"$dir/$1.err" &
   pid=$!
   url=
-  for _ in $(seq 600); do  # up to 60 s: a loaded 2-core machine (sanitizer builds, parallel tests) starts slowly
-    grep -q '^listening on ' "$dir/$1.out" 2>/dev/null && break
+  # Up to 60 s: a loaded 2-core machine (sanitizer builds, parallel tests) starts slowly.
+  for _ in $(seq 600); do
+    url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$dir/$1.out" 2>/dev/null)
+    [[ -n $url ]] && break
     sleep 0.1
   done
-  url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$dir/$1.out")
   [[ -n $url ]] || { echo "server did not start: $(cat "$dir/$1.err")"; exit 1; }
 }
 
