@@ -74,7 +74,8 @@ case $mode in
     echo "pkg-config: $flags"
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -std=c++20 $san -o consumer "$consumer_src/main.cpp" $flags || fail "compiling with pkg-config's flags"
-    ./consumer || fail "the consumer exited $?"
+    # A shared libsql from a prefix outside the loader's path (nothing sets an rpath here).
+    LD_LIBRARY_PATH=$scratch/prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} ./consumer || fail "the consumer exited $?"
     ;;
   subdirectory)
     consume -DLIBSQL_CONSUMER_MODE=subdirectory "${subproject[@]}"
