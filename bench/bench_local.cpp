@@ -30,7 +30,7 @@
 // read transaction opened and warmed (a full scan) before the measured section, on both sides alike.
 // --key K: the files are encrypted (SQLite3MultipleCiphers, aes256cbc, as libSQL's encryptionKey writes them). The raw
 // side sets the cipher and key with sqlite3mc_config and sqlite3_key right after sqlite3_open_v2; the libsql side
-// passes connect_options::encryption_key. bench/local_libsql.mjs runs W1-W3 through npm libsql@0.5.29 (with and
+// passes connect_options::encryption_key. bench/local_libsql.mjs runs W1-W4 through npm libsql@0.5.29 (with and
 // without encryptionKey) for the anchor; scripts/bench prints both. Each run prints a checksum of everything it read;
 // `all` checks that the two sides agree.
 #include "libsql/libsql.hpp"
@@ -203,8 +203,7 @@ void make_database(const std::string& path, const dataset* fill, const std::stri
         sqlite3_finalize(st);
         raw_exec(db, "COMMIT");
     }
-    raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-    sqlite3_close_v2(db);
+    sqlite3_close_v2(db);  // the last connection: its WAL is checkpointed into the file
     // An encrypted file must not start with SQLite's plain header: the encrypted figures are of encrypted pages.
     char header[16] = {};
     if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
