@@ -223,6 +223,7 @@ struct http_server::impl {
     }
 
     /// Runs f on the worker pool and resumes the calling coroutine (on the I/O thread) with its result or exception.
+    /// f is destroyed on the pool before the coroutine resumes, so nothing it captured outlives the co_await.
     /// g++ 12 rule for every co_await in this file: no class temporaries with destructors inside the co_await
     /// expression (it frees their copies twice, e.g. a lambda with std::string captures); name them and move.
     template <class F>
@@ -235,7 +236,8 @@ struct http_server::impl {
                     asio::post(pool, [handler = std::move(handler), fn = std::move(fn), ex]() mutable {
                         std::exception_ptr error;
                         try {
-                            fn();
+                            F run = std::move(fn);  // its captures die here, before the coroutine resumes
+                            run();
                         } catch (...) {
                             error = std::current_exception();
                         }
@@ -251,7 +253,8 @@ struct http_server::impl {
                         std::exception_ptr error;
                         result value{};
                         try {
-                            value = fn();
+                            F run = std::move(fn);  // its captures die here, before the coroutine resumes
+                            value = run();
                         } catch (...) {
                             error = std::current_exception();
                         }
@@ -674,8 +677,9 @@ struct http_server::impl {
             co_return !ec && refusal.keep_alive();
         }
         // The body is freed on the pool: that rolls its stream back, which may wait on the database.
-        auto release = [this](std::shared_ptr<cursor_body>& b) -> asio::awaitable<void> {
-            auto work = [held = std::move(b)]() mutable { held.reset(); };
+        // The work keeps the interrupt alive too: the body detaches from it as it ends.
+        auto release = [this, stop](std::shared_ptr<cursor_body>& b) -> asio::awaitable<void> {
+            auto work = [held = std::move(b), stop]() mutable { held.reset(); };
             try {
                 co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
@@ -700,7 +704,9 @@ struct http_server::impl {
         while (more) {
             std::string chunk;
             try {
-                auto work = [body, &chunk] { return body->next(chunk, window); };
+                // A plain pointer: the pool may destroy this function object after the coroutine resumes, and
+                // the body's last owner must be release() below (it runs while `stop` is alive).
+                auto work = [b = body.get(), &chunk] { return b->next(chunk, window); };
                 more = co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
                 // Nothing can be said in-band once the body has begun: cut the connection.
