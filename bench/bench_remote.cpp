@@ -1,9 +1,11 @@
 // bench_remote: the cost of a request over the network, libsql-cpp against two anchors, in one run.
 //
-//   bench_remote [--ops N] [--batches B] [--reps R] [--warmup W] [--tursodb-ops N] [--servers serve,tursodb]
-//                [--clients libsql,curl,node] [--no-node] [--node-script PATH]
+//   bench_remote [--ops N] [--batches B] [--txns T] [--reps R] [--warmup W] [--tursodb-ops N]
+//                [--servers serve,tursodb] [--clients libsql,curl,node,libsql-ws,node-ws] [--no-node]
+//                [--node-script PATH]
 //
-//   --ops N          R1 and R2 requests per run (default 2000); --batches B: R3 batches per run (default 100)
+//   --ops N          R1 and R2 requests per run (default 2000); --batches B: R3 batches per run (default 100);
+//   --txns T         R4 transactions per run (default 200)
 //   --tursodb-ops N  at most N requests (N/10 batches) per run against tursodb, which answers every request with
 //                    Connection: close and takes ~10 ms each (default 200)
 //
@@ -17,6 +19,7 @@
 //                   (no JSON parsing of the reply: a floor for any client)
 //   @libsql/client  0.18.0 in Node (bench/remote_client.mjs, one long-lived node process); it cannot talk to tursodb
 //                   at all (protocols.md §6), which a one-shot probe shows: the table prints its error there
+//   libsql-cpp ws, @libsql/client ws   the same two clients over Hrana-over-WebSocket (ws://, same port; serve only)
 //
 // Workloads (per request):
 //   R1  SELECT v FROM kv WHERE id = ?   one row by key (1000 rows); N requests
@@ -28,6 +31,10 @@
 //       curl: one `batch` request: BEGIN IMMEDIATE, the 100 INSERTs each conditioned on the step before, COMMIT,
 //             ROLLBACK unless COMMIT ran (+ close on serve)
 //       node: client.batch([the same 100 literal statements], "write") (store_sql ×100 + batch + close)
+//   R4  an interactive transaction of 10 INSERTs (serve only); T transactions
+//       libsql-cpp: conn.transaction(), 10 × conn.execute(insert), commit()
+//       curl: BEGIN, 10 × execute, COMMIT + close: 12 pipelines on one stream, each with the previous baton
+//       node: client.transaction("write"), 10 × tx.execute, tx.commit()
 //   On tursodb the curl bodies carry no `close` (it refuses every request type but execute and batch).
 //
 // Figures: wall time per request, the median over R repetitions; client CPU per request (user + system):
@@ -74,7 +81,8 @@ constexpr const char* insert_sql = "INSERT INTO ins(k, v) VALUES (?, ?)";
 constexpr std::int64_t key_count = 1000;
 constexpr std::int64_t batch_size = 100;
 
-enum class workload { select, insert, batch };
+enum class workload { select, insert, batch, txn };
+constexpr std::int64_t txn_size = 10;  // statements in one R4 interactive transaction
 enum class server_kind { serve, tursodb };
 
 const char* name_of(workload w) {
@@ -82,6 +90,7 @@ const char* name_of(workload w) {
     case workload::select: return "select";
     case workload::insert: return "insert";
     case workload::batch: return "batch";
+    case workload::txn: return "txn";
     }
     return "?";
 }
@@ -90,10 +99,13 @@ const char* title_of(workload w) {
     case workload::select: return "R1 SELECT one row by key";
     case workload::insert: return "R2 INSERT one row";
     case workload::batch: return "R3 100-INSERT batch";
+    case workload::txn: return "R4 10-statement transaction";
     }
     return "?";
 }
-std::int64_t rows_per_op(workload w) { return w == workload::batch ? batch_size : 1; }
+std::int64_t rows_per_op(workload w) {
+    return w == workload::batch ? batch_size : w == workload::txn ? txn_size : 1;
+}
 
 struct scratch_dir {
     fs::path path;
@@ -170,6 +182,21 @@ std::string execute_body(const char* sql, const std::string& args, server_kind s
     return pipeline(R"({"type":"execute","stmt":{"sql":")" + std::string(sql) + R"(","args":[)" + args +
                         R"(],"want_rows":)" + (want_rows ? "true" : "false") + "}}",
                     s);
+}
+/// One request of an interactive transaction: its pipeline carries the baton of the previous answer.
+std::string stream_body(const std::string& baton, const std::string& request, bool close) {
+    return R"({"baton":)" + (baton.empty() ? std::string("null") : "\"" + baton + "\"") + R"(,"requests":[)" + request +
+           (close ? R"(,{"type":"close"}]})" : "]}");
+}
+std::string stmt_request(const char* sql, const std::string& args) {
+    return R"({"type":"execute","stmt":{"sql":")" + std::string(sql) + R"(","args":[)" + args + R"(],"want_rows":false}})";
+}
+/// The baton of a pipeline answer ("" when none).
+std::string baton_of(const std::string& body) {
+    const auto at = body.find(R"("baton":")");
+    if (at == std::string::npos) return {};
+    const auto end = body.find('"', at + 9);
+    return body.substr(at + 9, end - at - 9);
 }
 std::string select_body(std::int64_t id, server_kind s) { return execute_body(select_sql, json_int(id), s, true); }
 std::string insert_body(std::int64_t k, server_kind s) {
@@ -340,13 +367,14 @@ struct target {
 struct options {
     std::size_t ops = 2000;
     std::size_t batches = 100;
+    std::size_t txns = 200;
     std::size_t reps = 5;
     std::size_t warmup = 20;
     std::size_t tursodb_ops = 200;  // tursodb takes ~10 ms a request (a new TCP connection each): fewer there
     bool serve = true;
     bool tursodb = true;
     bool node = true;
-    bool run_client[3] = {true, true, true};  // libsql-cpp, curl, @libsql/client (--clients)
+    bool run_client[5] = {true, true, true, true, true};  // libsql-cpp, curl, @libsql/client, and both over ws (--clients)
     std::string node_script;
     std::string npm_dir = LIBSQL_NPM_DIR;
 };
@@ -383,9 +411,12 @@ std::pair<std::int64_t, std::int64_t> count_inserted(const target& t) {
 
 // --- the three clients: each runs `n` measured operations of w after `warmup` unmeasured ones
 
-sample run_libsql(target& t, workload w, std::size_t n, std::size_t warmup) {
+/// ws://HOST:PORT for http://HOST:PORT.
+std::string ws_of(const std::string& http_url) { return "ws://" + http_url.substr(std::string_view("http://").size()); }
+
+sample run_libsql(target& t, workload w, std::size_t n, std::size_t warmup, bool ws) {
     const auto start = t.reserve(w, warmup + n);
-    libsql::database db(t.base_url);
+    libsql::database db(ws ? ws_of(t.base_url) : t.base_url);
     auto conn = db.connect();
     std::vector<std::string> texts;
     if (w == workload::batch)
@@ -406,6 +437,13 @@ sample run_libsql(target& t, workload w, std::size_t n, std::size_t warmup) {
         case workload::batch:
             conn.execute_transactional_batch(texts[i]);
             break;
+        case workload::txn: {
+            auto tx = conn.transaction();
+            const auto first = start + static_cast<std::int64_t>(i) * txn_size;
+            for (std::int64_t j = 0; j < txn_size; ++j) (void)conn.execute(insert_sql, first + j, value_text(first + j));
+            tx.commit();
+            break;
+        }
         }
     };
     for (std::size_t i = 0; i < warmup; ++i) op(i);
@@ -426,21 +464,38 @@ sample run_curl(target& t, workload w, std::size_t n, std::size_t warmup) {
         case workload::select: bodies.push_back(select_body(1 + k % key_count, t.kind)); break;
         case workload::insert: bodies.push_back(insert_body(k, t.kind)); break;
         case workload::batch: bodies.push_back(batch_body(start + static_cast<std::int64_t>(i) * batch_size, t.kind)); break;
+        case workload::txn: break;  // the bodies carry batons: built as the answers come
         }
     }
     curl_client c(t.pipeline_url);  // one keep-alive handle per run, like one connection of the other clients
-    for (std::size_t i = 0; i < warmup; ++i) (void)c.post(bodies[i]);
     std::size_t bytes = 0;
+    // R4: BEGIN, 10 INSERTs, COMMIT + close: 12 requests on one stream, each with the baton of the answer before.
+    const auto txn = [&](std::size_t i) {
+        const auto first = start + static_cast<std::int64_t>(i) * txn_size;
+        std::string baton = baton_of(c.post(stream_body({}, R"({"type":"execute","stmt":{"sql":"BEGIN","want_rows":false}})", false)));
+        for (std::int64_t j = 0; j < txn_size; ++j) {
+            const auto k = first + j;
+            baton = baton_of(c.post(stream_body(baton, stmt_request(insert_sql, json_int(k) + "," + json_text(value_text(k))), false)));
+        }
+        bytes += c.post(stream_body(baton, R"({"type":"execute","stmt":{"sql":"COMMIT","want_rows":false}})", true)).size();
+    };
+    for (std::size_t i = 0; i < warmup; ++i) {
+        if (w == workload::txn) txn(i);
+        else (void)c.post(bodies[i]);
+    }
     const auto s = measure(n, [&] {
-        for (std::size_t i = warmup; i < warmup + n; ++i) bytes += c.post(bodies[i]).size();
+        for (std::size_t i = warmup; i < warmup + n; ++i) {
+            if (w == workload::txn) txn(i);
+            else bytes += c.post(bodies[i]).size();
+        }
     });
     if (bytes == 0) throw std::runtime_error("curl read nothing");
     return s;
 }
 
-sample run_node(node_client& node, target& t, workload w, std::size_t n, std::size_t warmup) {
+sample run_node(node_client& node, target& t, workload w, std::size_t n, std::size_t warmup, bool ws) {
     const auto start = t.reserve(w, warmup + n);
-    const std::string answer = node.ask("run " + t.base_url + " " + name_of(w) + " " + std::to_string(n) + " " +
+    const std::string answer = node.ask("run " + (ws ? ws_of(t.base_url) : t.base_url) + " " + name_of(w) + " " + std::to_string(n) + " " +
                                         std::to_string(start) + " " + std::to_string(warmup) + " " +
                                         std::to_string(key_count));
     unsigned long long wall_ns = 0, cpu_us = 0;
@@ -462,8 +517,9 @@ std::size_t parse_count(const char* text, const char* what) {
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
-                 "usage: bench_remote [--ops N] [--batches B] [--reps R] [--warmup W] [--tursodb-ops N]\n"
-                 "                    [--servers serve,tursodb] [--clients libsql,curl,node] [--no-node]\n"
+                 "usage: bench_remote [--ops N] [--batches B] [--txns T] [--reps R] [--warmup W] [--tursodb-ops N]\n"
+                 "                    [--servers serve,tursodb] [--clients libsql,curl,node,libsql-ws,node-ws]\n"
+                 "                    [--no-node]\n"
                  "                    [--node-script PATH]\n");
     std::exit(2);
 }
@@ -479,6 +535,7 @@ int main(int argc, char** argv) {
         const bool has_value = i + 1 < argc;
         if (arg == "--ops" && has_value) o.ops = parse_count(argv[++i], "--ops");
         else if (arg == "--batches" && has_value) o.batches = parse_count(argv[++i], "--batches");
+        else if (arg == "--txns" && has_value) o.txns = parse_count(argv[++i], "--txns");
         else if (arg == "--reps" && has_value) o.reps = parse_count(argv[++i], "--reps");
         else if (arg == "--warmup" && has_value) o.warmup = parse_count(argv[++i], "--warmup");
         else if (arg == "--tursodb-ops" && has_value) o.tursodb_ops = parse_count(argv[++i], "--tursodb-ops");
@@ -489,10 +546,21 @@ int main(int argc, char** argv) {
             if (!o.serve && !o.tursodb) usage();
         } else if (arg == "--clients" && has_value) {
             const std::string_view v = argv[++i];
-            o.run_client[0] = v.find("libsql") != std::string_view::npos;
-            o.run_client[1] = v.find("curl") != std::string_view::npos;
-            o.run_client[2] = v.find("node") != std::string_view::npos;
-            o.node = o.node && o.run_client[2];
+            // Comma-separated: libsql, curl, node, libsql-ws, node-ws.
+            const auto has = [&](std::string_view name) {
+                for (std::size_t at = 0; at <= v.size();) {
+                    const auto comma = std::min(v.find(',', at), v.size());
+                    if (v.substr(at, comma - at) == name) return true;
+                    at = comma + 1;
+                }
+                return false;
+            };
+            o.run_client[0] = has("libsql");
+            o.run_client[1] = has("curl");
+            o.run_client[2] = has("node");
+            o.run_client[3] = has("libsql-ws");
+            o.run_client[4] = has("node-ws");
+            o.node = o.node && (o.run_client[2] || o.run_client[4]);
         } else if (arg == "--no-node") o.node = false;
         else if (arg == "--node-script" && has_value) o.node_script = argv[++i];
         else usage();
@@ -536,29 +604,38 @@ int main(int argc, char** argv) {
             }
         }
 
-        const std::vector<std::string> client_names{"libsql-cpp", "curl", "@libsql/client"};
+        // 0-2 over HTTP, 3-4 over WebSocket (ws://, the same server and port).
+        const std::vector<std::string> client_names{"libsql-cpp", "curl", "@libsql/client", "libsql-cpp ws",
+                                                    "@libsql/client ws"};
+        const auto is_node = [](std::size_t ci) { return ci == 2 || ci == 4; };
         // results[target][workload][client] -> samples; errors likewise (the first one is kept).
         std::map<std::tuple<std::size_t, int, std::size_t>, std::vector<sample>> results;
         std::map<std::tuple<std::size_t, int, std::size_t>, std::string> errors;
-        const std::vector<workload> workloads{workload::select, workload::insert, workload::batch};
+        const std::vector<workload> workloads{workload::select, workload::insert, workload::batch, workload::txn};
 
         for (std::size_t rep = 0; rep < o.reps; ++rep) {
             for (std::size_t ti = 0; ti < targets.size(); ++ti) {
                 auto& t = targets[ti];
                 for (const auto w : workloads) {
-                    std::size_t n = w == workload::batch ? o.batches : o.ops;
+                    // R4 only on serve: tursodb has no streams (and no WebSocket).
+                    if (w == workload::txn && t.kind != server_kind::serve) continue;
+                    std::size_t n = w == workload::batch ? o.batches : w == workload::txn ? o.txns : o.ops;
                     if (t.kind == server_kind::tursodb)
                         n = std::min(n, w == workload::batch ? std::max<std::size_t>(1, o.tursodb_ops / 10) : o.tursodb_ops);
-                    const std::size_t warm = w == workload::batch ? std::max<std::size_t>(2, o.warmup / 10) : o.warmup;
+                    const std::size_t warm =
+                        w == workload::batch || w == workload::txn ? std::max<std::size_t>(2, o.warmup / 10) : o.warmup;
                     for (std::size_t k = 0; k < client_names.size(); ++k) {
                         const std::size_t ci = (k + rep) % client_names.size();  // rotate who goes first
                         const auto key = std::make_tuple(ti, static_cast<int>(w), ci);
                         if (errors.count(key)) continue;  // failed once: not again
-                        if (!o.run_client[ci] || (ci == 2 && (!node || !t.node_na.empty()))) continue;
+                        if (!o.run_client[ci] || (is_node(ci) && (!node || !t.node_na.empty()))) continue;
+                        if (ci >= 3 && t.kind != server_kind::serve) continue;  // tursodb serves no WebSocket
                         try {
-                            sample s = ci == 0   ? run_libsql(t, w, n, warm)
+                            sample s = ci == 0   ? run_libsql(t, w, n, warm, false)
                                        : ci == 1 ? run_curl(t, w, n, warm)
-                                                 : run_node(*node, t, w, n, warm);
+                                       : ci == 2 ? run_node(*node, t, w, n, warm, false)
+                                       : ci == 3 ? run_libsql(t, w, n, warm, true)
+                                                 : run_node(*node, t, w, n, warm, true);
                             results[key].push_back(s);
                             if (w != workload::select)
                                 t.inserted += static_cast<std::int64_t>(warm + n) * rows_per_op(w);
@@ -572,18 +649,21 @@ int main(int argc, char** argv) {
             }
         }
 
-        std::printf("bench_remote: %zu requests (R1, R2) and %zu batches of %lld (R3) per run (tursodb: at most %zu and "
-                    "%zu), median of %zu runs, clients interleaved; microseconds per request\n\n",
-                    o.ops, o.batches, static_cast<long long>(batch_size), o.tursodb_ops,
-                    std::max<std::size_t>(1, o.tursodb_ops / 10), o.reps);
-        std::printf("%-13s %-26s %-15s %10s %10s %9s %10s\n", "server", "workload", "client", "wall us", "cpu us",
-                    "cpu/curl", "wall/node");
+        std::printf("bench_remote: %zu requests (R1, R2), %zu batches of %lld (R3) and %zu transactions of %lld "
+                    "statements (R4, serve only) per run (tursodb: at most %zu and %zu), median of %zu runs, clients "
+                    "interleaved; microseconds per request (R3: per batch, R4: per transaction)\n\n",
+                    o.ops, o.batches, static_cast<long long>(batch_size), o.txns, static_cast<long long>(txn_size),
+                    o.tursodb_ops, std::max<std::size_t>(1, o.tursodb_ops / 10), o.reps);
+        std::printf("%-13s %-28s %-18s %10s %10s %9s %10s %8s\n", "server", "workload", "client", "wall us", "cpu us",
+                    "cpu/curl", "wall/node", "http/ws");
         for (std::size_t ti = 0; ti < targets.size(); ++ti) {
             const auto& t = targets[ti];
             for (const auto w : workloads) {
-                double wall[3] = {0, 0, 0}, cpu[3] = {0, 0, 0};
-                bool have[3] = {false, false, false};
-                for (std::size_t ci = 0; ci < 3; ++ci) {
+                if (w == workload::txn && t.kind != server_kind::serve) continue;
+                double wall[5] = {0, 0, 0, 0, 0}, cpu[5] = {0, 0, 0, 0, 0};
+                bool have[5] = {false, false, false, false, false};
+                const std::size_t clients = t.kind == server_kind::serve ? 5 : 3;
+                for (std::size_t ci = 0; ci < clients; ++ci) {
                     const auto it = results.find(std::make_tuple(ti, static_cast<int>(w), ci));
                     if (it == results.end() || it->second.empty() || errors.count(std::make_tuple(ti, static_cast<int>(w), ci))) continue;
                     std::vector<double> ws, cs;
@@ -595,34 +675,44 @@ int main(int argc, char** argv) {
                     cpu[ci] = median(cs);
                     have[ci] = true;
                 }
-                for (std::size_t ci = 0; ci < 3; ++ci) {
+                for (std::size_t ci = 0; ci < clients; ++ci) {
                     const char* server = ci == 0 ? t.name.c_str() : "";
                     const char* what = ci == 0 ? title_of(w) : "";
                     const auto key = std::make_tuple(ti, static_cast<int>(w), ci);
                     if (have[ci]) {
-                        char ratio_cpu[32] = "", ratio_wall[32] = "";
+                        char ratio_cpu[32] = "", ratio_wall[32] = "", ratio_ws[32] = "";
                         if (ci == 0 && have[1] && cpu[1] > 0)
                             std::snprintf(ratio_cpu, sizeof ratio_cpu, "%.2f%s", cpu[0] / cpu[1], cpu[0] / cpu[1] > 1.20 ? "!" : "");
-                        if (ci == 0 && have[2] && wall[2] > 0)
-                            std::snprintf(ratio_wall, sizeof ratio_wall, "%.2f%s", wall[0] / wall[2], wall[0] / wall[2] > 1.0 ? "!" : "");
-                        std::printf("%-13s %-26s %-15s %10.1f %10.1f %9s %10s\n", server, what, client_names[ci].c_str(),
-                                    wall[ci], cpu[ci], ratio_cpu, ratio_wall);
-                    } else if (ci == 2 && !t.node_na.empty()) {
-                        std::printf("%-13s %-26s %-15s %10s  n/a: %.170s\n", server, what, client_names[ci].c_str(), "",
+                        // libsql-cpp against @libsql/client on the same transport.
+                        const std::size_t peer = ci == 0 ? 2 : 4;
+                        if ((ci == 0 || ci == 3) && have[peer] && wall[peer] > 0)
+                            std::snprintf(ratio_wall, sizeof ratio_wall, "%.2f%s", wall[ci] / wall[peer],
+                                          wall[ci] / wall[peer] > 1.0 ? "!" : "");
+                        // The same client over HTTP against over WebSocket (target for R4: >= 3).
+                        const std::size_t over_http = ci == 3 ? 0 : 2;
+                        if (ci >= 3 && have[over_http] && wall[ci] > 0) {
+                            const double r = wall[over_http] / wall[ci];
+                            std::snprintf(ratio_ws, sizeof ratio_ws, "%.2f%s", r, ci == 3 && w == workload::txn && r < 3.0 ? "!" : "");
+                        }
+                        std::printf("%-13s %-28s %-18s %10.1f %10.1f %9s %10s %8s\n", server, what, client_names[ci].c_str(),
+                                    wall[ci], cpu[ci], ratio_cpu, ratio_wall, ratio_ws);
+                    } else if (is_node(ci) && !t.node_na.empty()) {
+                        std::printf("%-13s %-28s %-18s %10s  n/a: %.170s\n", server, what, client_names[ci].c_str(), "",
                                     t.node_na.c_str());
-                    } else if (!o.run_client[ci] || (ci == 2 && !node)) {
-                        std::printf("%-13s %-26s %-15s %10s  not run (--clients, --no-node or no script)\n", server,
+                    } else if (!o.run_client[ci] || (is_node(ci) && !node)) {
+                        std::printf("%-13s %-28s %-18s %10s  not run (--clients, --no-node or no script)\n", server,
                                     what, client_names[ci].c_str(), "");
                     } else {
                         const auto e = errors.find(key);
-                        std::printf("%-13s %-26s %-15s %10s  failed: %.170s\n", server, what, client_names[ci].c_str(), "",
+                        std::printf("%-13s %-28s %-18s %10s  failed: %.170s\n", server, what, client_names[ci].c_str(), "",
                                     e != errors.end() ? e->second.c_str() : "no result");
                     }
                 }
             }
         }
         std::printf("\ncpu/curl: libsql-cpp CPU / curl CPU (target <= 1.20); wall/node: libsql-cpp wall / "
-                    "@libsql/client wall (target <= 1.00); '!' marks a missed target.\n");
+                    "@libsql/client wall on the same transport (target <= 1.00); http/ws: the same client's wall time "
+                    "over HTTP / over WebSocket (target for libsql-cpp R4 >= 3.00); '!' marks a missed target.\n");
 
         // Nothing lost, nothing doubled: every insert any client was asked for (successful runs) is there once.
         for (auto& t : targets) {

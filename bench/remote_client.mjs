@@ -11,6 +11,8 @@
 //   select  N × client.execute({sql: "SELECT v FROM kv WHERE id = ?", args: [id]}), id = 1 + (START + i) % KEYS
 //   insert  N × client.execute({sql: "INSERT INTO ins(k, v) VALUES (?, ?)", args: [k, "value-k"]}), k from START
 //   batch   N × client.batch([100 literal INSERT statements], "write"): one POST (store_sql ×100, batch, close)
+//   txn     N × (tx = client.transaction("write"); 10 × tx.execute(INSERT ... args); tx.commit()), keys from START
+// URL may be http:// or ws:// (createClient picks the transport from it).
 // Integers are sent as BigInt, so that they travel as Hrana integers like the C++ clients' (a JS number would be
 // sent as a float). Each run makes its own client (createClient) and closes it at the end; WARMUP operations run
 // first, unmeasured. CPU is process.cpuUsage() (user + system of the whole node process) over the measured section.
@@ -33,6 +35,7 @@ const { createClient } = await import(
 const selectSql = "SELECT v FROM kv WHERE id = ?";
 const insertSql = "INSERT INTO ins(k, v) VALUES (?, ?)";
 export const batchSize = 100;
+export const txnSize = 10;
 
 /// The same literal statements bench_remote's C++ clients send in one transactional batch.
 function batchStatements(start) {
@@ -60,6 +63,19 @@ async function one(client, workload, i, start, keys) {
     case "batch":
         await client.batch(batchStatements(start + i * batchSize), "write");
         return;
+    case "txn": {
+        const tx = await client.transaction("write");
+        try {
+            for (let j = 0; j < txnSize; ++j) {
+                const k = start + i * txnSize + j;
+                await tx.execute({ sql: insertSql, args: [BigInt(k), `value-${k}`] });
+            }
+            await tx.commit();
+        } finally {
+            tx.close();
+        }
+        return;
+    }
     default:
         throw new Error(`unknown workload ${workload}`);
     }
@@ -70,7 +86,7 @@ async function run(url, workload, n, start, warmup, keys) {
     try {
         // Warm-up first, on keys that do not collide with the measured ones (bench_remote reserves them).
         for (let i = 0; i < warmup; ++i) await one(client, workload, i, start, keys);
-        const base = start + warmup * (workload === "batch" ? batchSize : 1);
+        const base = start + warmup * (workload === "batch" ? batchSize : workload === "txn" ? txnSize : 1);
         const cpu0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         for (let i = 0; i < n; ++i) await one(client, workload, i, base, keys);

@@ -1,8 +1,8 @@
 // The remote transport: connections to a libSQL server (libsql serve, sqld, Turso, tursodb --sync-server) over
 // Hrana on HTTP or on WebSocket. remote_database probes the server once and keeps what it can do (capabilities);
 // over HTTP each remote_connection owns one keep-alive HTTP client and at most one Hrana stream (an interactive
-// transaction); over WebSocket every connection of a database shares the database's one socket (ws_client) and
-// keeps one stream on it. remote_statement runs one statement through pipelines or, on Hrana 3, streams rows
+// transaction); over WebSocket each connection leases a socket (ws_client) from its database for as long as it
+// lives and keeps one stream on it. remote_statement runs one statement through pipelines or, on Hrana 3, streams rows
 // through a cursor (/v3/cursor, or open_cursor/fetch_cursor on the socket).
 // docs/REMOTE.md says what differs from local connections, per server kind.
 #pragma once
@@ -127,6 +127,14 @@ public:
     [[nodiscard]] const http::options& http_settings() const noexcept { return http_; }
     /// The shared socket when the database speaks Hrana over WebSocket; null over HTTP.
     [[nodiscard]] const std::shared_ptr<ws_client>& ws() const noexcept { return ws_; }
+    /// A socket for one connection, for as long as it lives (an idle one, or a new one that connects on first
+    /// use): the server runs one message of a socket at a time, so connections sharing one would wait behind
+    /// each other's statements, and a COMMIT could wait behind a statement that waits for its lock.
+    [[nodiscard]] std::shared_ptr<ws_client> lease_ws();
+    /// Takes back a leased socket that has no stream open; kept (a few) for the next lease while it lives.
+    void give_back_ws(std::shared_ptr<ws_client> c) noexcept;
+    /// Socket clients made so far, the probe's included (tests; each may have reconnected).
+    [[nodiscard]] std::uint64_t ws_clients_made() const;
 
     /// Descriptions cached per SQL text, shared by every connection of this database.
     [[nodiscard]] std::shared_ptr<const description> find_description(std::string_view sql) const;
@@ -141,6 +149,10 @@ private:
     http::options http_;
     capabilities caps_;
     std::shared_ptr<ws_client> ws_;
+    ws_client::settings ws_settings_;
+    mutable std::mutex ws_pool_m_;
+    std::vector<std::shared_ptr<ws_client>> ws_idle_;   ///< leased sockets given back, at most a few
+    std::uint64_t ws_made_ = 1;                         ///< the probe's, and every one lease_ws() made
     mutable std::mutex cache_m_;
     std::unordered_map<std::string, std::shared_ptr<const description>> cache_;
 };
@@ -192,7 +204,9 @@ struct session {
     std::string stream_url;               ///< where the stream's requests go (the server's base_url, or ours)
     // Over WebSocket (db->ws() not null): the stream id on socket generation ws_generation, kept open across
     // statements; the waiter lets interrupt() wake this connection's wait.
-    std::shared_ptr<ws_client> ws;
+    std::shared_ptr<ws_client> ws;        ///< the socket leased for this connection (db->lease_ws())
+    bool ws_leased = false;               ///< ws is leased: given back when the connection closes
+    std::mutex ws_m;                      ///< guards changes of ws against interrupt() from other threads
     ws_waiter waiter;
     std::optional<std::int32_t> ws_stream;
     std::uint64_t ws_generation = 0;
@@ -230,6 +244,8 @@ struct session {
     /// The socket's generation and whether the stream is new (an open_stream goes first); throws when the
     /// socket that held this connection's open transaction is gone.
     std::pair<std::uint64_t, bool> ws_ensure_stream(const call& c);
+    /// Gives the leased socket back (the connection closes), its stream closed.
+    void ws_release_leased() noexcept;
     /// Closes the stream, if any (rolling back what it holds). Errors are swallowed when `quiet`.
     void close_stream(bool quiet);
     /// Keyword tracking of the transaction state (servers without get_autocommit).

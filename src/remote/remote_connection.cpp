@@ -119,7 +119,12 @@ void rethrow_network_error(std::string_view sql, const libsql::source_location& 
 
 // ================================================================================================== session
 session::session(std::shared_ptr<remote_database> database)
-    : db(std::move(database)), caps(db->caps()), http(db->http_settings()), ws(db->ws()) {}
+    : db(std::move(database)), caps(db->caps()), http(db->http_settings()), ws(db->ws()) {
+    if (ws) {
+        ws = db->lease_ws();
+        ws_leased = true;
+    }
+}
 
 error_info session::info(std::string_view sql, const libsql::source_location& where) const {
     return error_info{0, {}, std::string(sql), db->transport(), where};
@@ -175,6 +180,7 @@ void session::throw_error(const hrana::error& e, std::string_view sql, const lib
     if (code == "TRANSACTION_BUSY") throw busy(msg, std::move(i));
     if (code == "RESPONSE_TOO_LARGE" || code == "SQL_STORE_TOO_LARGE") throw too_big(msg, std::move(i));
     if (code == "BLOCKED") throw readonly(msg, std::move(i));
+    if (code == "UNAUTHORIZED" || code == "AUTH_JWT_EXPIRED" || code == "AUTH_JWT_INVALID") throw auth_error(msg, std::move(i));
     if (code == "PROXY_ERROR") throw connection_error(msg, std::move(i));
     if (code == "STREAM_NOT_OPEN" || code == "CURSOR_NOT_OPEN") throw protocol_error(msg, std::move(i));
     throw sql_error(msg, std::move(i));
@@ -750,6 +756,7 @@ void remote_connection::busy_timeout(std::chrono::milliseconds ms) {
 
 void remote_connection::interrupt() noexcept {
     s_->http.interrupt();
+    std::lock_guard lk(s_->ws_m);
     if (s_->ws) s_->ws->interrupt(s_->waiter);
 }
 
@@ -777,6 +784,7 @@ void remote_connection::close() noexcept {
         }
         s.streaming = nullptr;
         s.close_stream(true);
+        s.ws_release_leased();
     } catch (...) {
     }
 }

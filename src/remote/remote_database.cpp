@@ -156,8 +156,10 @@ remote_database::remote_database(std::string_view url, connect_options options, 
         if (!options_.remote_encryption_key.empty())
             ws.headers.push_back("x-turso-encryption-key: " + options_.remote_encryption_key);
         ws.transport = transport_;
+        ws_settings_ = ws;
         ws_ = std::make_shared<ws_client>(std::move(ws));
         ws_->connect();
+        ws_idle_.push_back(ws_);  // the probe's socket serves the first connection
         caps_ = capabilities_of(ws_->version() == 3 ? server_kind::hrana3 : server_kind::hrana2);
         if (assume) caps_ = capabilities_of(*assume);
         if (!caps_.streams) throw usage_error("a server without streams cannot be used over WebSocket", where_info);
@@ -208,6 +210,30 @@ remote_database::remote_database(std::string_view url, connect_options options, 
                              ", GET v2 gave HTTP " + std::to_string(r2.status) + ", POST v2/pipeline gave HTTP " +
                              std::to_string(rp.status) + ": " + excerpt(rp.body),
                          where_info);
+}
+
+std::shared_ptr<ws_client> remote_database::lease_ws() {
+    std::lock_guard lk(ws_pool_m_);
+    while (!ws_idle_.empty()) {
+        auto c = std::move(ws_idle_.back());
+        ws_idle_.pop_back();
+        if (c->live_generation() != 0) return c;
+    }
+    ++ws_made_;
+    return std::make_shared<ws_client>(ws_settings_);
+}
+
+void remote_database::give_back_ws(std::shared_ptr<ws_client> c) noexcept {
+    constexpr std::size_t keep_idle = 8;
+    std::shared_ptr<ws_client> dropped;  // closed outside the lock
+    std::lock_guard lk(ws_pool_m_);
+    if (c->live_generation() != 0 && ws_idle_.size() < keep_idle) ws_idle_.push_back(std::move(c));
+    else dropped = std::move(c);
+}
+
+std::uint64_t remote_database::ws_clients_made() const {
+    std::lock_guard lk(ws_pool_m_);
+    return ws_made_;
 }
 
 std::shared_ptr<connection_backend> remote_database::connect() {

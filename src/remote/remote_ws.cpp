@@ -1,6 +1,10 @@
-// A remote connection over the database's WebSocket (ws_client): the session's pipelines, cursors and stream
-// close as Hrana WebSocket requests. Each connection keeps one stream on the socket, opened with its first
-// request (open_stream goes in the same pipeline) and closed with the connection, so an autocommit statement is
+// A remote connection over WebSocket (ws_client): the session's pipelines, cursors and stream close as Hrana
+// WebSocket requests. Each connection has a socket of its own while it lives, leased from the database (which
+// keeps the sockets of closed connections for the next ones): the server runs one message of a socket at a
+// time, so connections sharing a socket would wait behind each other's statements, and a COMMIT could wait
+// behind a statement that waits for that transaction's lock (a deadlock until the busy timeout). Each connection
+// keeps one stream on its socket, opened with its first request (open_stream goes in the same pipeline) and
+// closed with the connection, so connection state (PRAGMAs, temporary tables) lasts, an autocommit statement is
 // one message each way and a statement inside a transaction two (get_autocommit follows it, on Hrana 3).
 // A socket that dropped takes its streams along: the next request opens a new socket and a new stream, unless
 // the lost stream held an open transaction, which that request reports (connection_error) instead of running
@@ -63,7 +67,7 @@ class ws_cursor final : public cursor_source {
 public:
     ws_cursor(session& s, std::int32_t id, std::uint64_t generation, hrana::ws_fetch_cursor_resp first, std::string sql,
               libsql::source_location where)
-        : s_(s), id_(id), gen_(generation), done_(first.done), sql_(std::move(sql)), where_(where) {
+        : s_(s), ws_(s.ws), id_(id), gen_(generation), done_(first.done), sql_(std::move(sql)), where_(where) {
         for (auto& e : first.entries) entries_.push_back(std::move(e));
     }
     ~ws_cursor() override { finish(); }
@@ -84,7 +88,7 @@ public:
         try {
             std::vector<hrana::ws_request> reqs;
             reqs.emplace_back(hrana::ws_close_cursor{id_});
-            s_.ws->send_only(gen_, std::move(reqs));
+            ws_->send_only(gen_, std::move(reqs));
         } catch (...) {
         }
     }
@@ -95,7 +99,7 @@ private:
         try {
             std::vector<hrana::ws_request> reqs;
             reqs.emplace_back(hrana::ws_fetch_cursor{id_, fetch_rows});
-            results = s_.ws->round_trip(gen_, std::move(reqs), s_.waiter, s_.db->options().request_timeout);
+            results = ws_->round_trip(gen_, std::move(reqs), s_.waiter, s_.db->options().request_timeout);
         } catch (...) {
             closed_ = true;
             const bool lost = s_.in_txn;
@@ -113,6 +117,7 @@ private:
     }
 
     session& s_;
+    std::shared_ptr<ws_client> ws_;  ///< the socket the cursor lives on
     std::int32_t id_;
     std::uint64_t gen_;
     bool done_ = false;
@@ -123,6 +128,18 @@ private:
 };
 
 } // namespace
+
+void session::ws_release_leased() noexcept {
+    if (!ws_leased) return;
+    drop_stream();  // its close_stream goes out before the next lessee's requests
+    std::shared_ptr<ws_client> leased;
+    {
+        std::lock_guard lk(ws_m);
+        leased = std::exchange(ws, db->ws());
+        ws_leased = false;
+    }
+    db->give_back_ws(std::move(leased));
+}
 
 std::pair<std::uint64_t, bool> session::ws_ensure_stream(const call& c) {
     if (ws_stream && ws->live_generation() != ws_generation) {

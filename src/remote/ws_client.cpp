@@ -134,6 +134,17 @@ std::vector<ws_result> ws_client::round_trip(std::uint64_t generation, std::vect
     for (const auto id : ids) {
         if (pending_.erase(id) != 0 && live_ && generation_ == generation) ignored_.insert(id);
     }
+    if ((w.interrupted.load() || !in_time) && live_ && generation_ == generation) {
+        // The server would run the abandoned request to its end, and the socket's later messages only after
+        // it (it runs one message of a socket at a time). Dropping the socket makes it interrupt the statement,
+        // as an aborted HTTP request does; the next request opens a new socket.
+        live_ = false;
+        closed_why_ = w.interrupted.load() ? "abandoned by interrupt()" : "abandoned after request_timeout";
+        sock_->abort();
+        lk.unlock();
+        cv_.notify_all();
+        lk.lock();
+    }
     if (w.interrupted.load())
         throw libsql::interrupted("the request on the WebSocket to " + s_.url + " was interrupted", info_of(s_.transport));
     if (!in_time)
@@ -161,8 +172,14 @@ void ws_client::interrupt(ws_waiter& w) noexcept {
 }
 
 void ws_client::drop() noexcept {
-    std::lock_guard lk(m_);
-    if (sock_) sock_->close();
+    {
+        std::lock_guard lk(m_);
+        if (!sock_ || !live_) return;
+        live_ = false;
+        closed_why_ = "dropped by the client";
+        sock_->abort();
+    }
+    cv_.notify_all();
 }
 
 void ws_client::on_message(std::string&& text) {

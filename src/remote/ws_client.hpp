@@ -1,6 +1,6 @@
-// Hrana over one WebSocket, shared by every connection of a remote database: the hello with the JWT, request ids,
-// stream and cursor ids, and the matching of responses (which may arrive in any order) to the callers waiting
-// for them. Requests are pipelined: a caller sends all of its messages at once and waits for all the answers.
+// Hrana over one WebSocket, leased by one connection at a time (remote_database::lease_ws), safe to use from any
+// thread: the hello with the JWT, request ids, stream and cursor ids, and the matching of responses (which may
+// arrive in any order) to the callers waiting for them. Requests are pipelined: a caller sends all of its messages at once and waits for all the answers.
 // A dropped socket fails the requests in flight with connection_error and bumps the generation, so the
 // connections whose streams lived on it know those streams are gone; the next request connects again.
 // The messages are the codec's (src/hrana), shared with the server.
@@ -57,7 +57,8 @@ public:
 
     /// Sends requests on socket `generation` and waits for every answer (results in the order given). Throws
     /// connection_error when that socket is gone or goes meanwhile, timeout after `timeout` (0: none), interrupted
-    /// when interrupt(w) is called meanwhile; the answers that still arrive afterwards are dropped.
+    /// when interrupt(w) is called meanwhile; on a timeout or an interrupt the socket is dropped at once, so that
+    /// the server stops the abandoned statement (the next request connects again).
     std::vector<ws_result> round_trip(std::uint64_t generation, std::vector<hrana::ws_request> reqs, ws_waiter& w,
                                       std::chrono::milliseconds timeout);
     /// Sends requests whose answers nobody waits for (close_stream, close_cursor); nothing when that socket is gone.
@@ -68,7 +69,7 @@ public:
     [[nodiscard]] std::int32_t new_stream_id() noexcept { return next_id(stream_ids_); }
     [[nodiscard]] std::int32_t new_cursor_id() noexcept { return next_id(cursor_ids_); }
     [[nodiscard]] const std::string& url() const noexcept { return s_.url; }
-    /// Sockets opened so far (tests: many connections share one socket; a dropped one is replaced).
+    /// Sockets opened so far (tests: a dropped one is replaced).
     [[nodiscard]] std::uint64_t sockets_opened() const noexcept { return opened_.load(); }
     /// Closes the live socket, as if the network dropped it (tests, and a protocol violation by the server).
     void drop() noexcept;

@@ -94,6 +94,7 @@ struct socket::impl {
     virtual ~impl() = default;
     virtual void send(std::string text) = 0;
     virtual void close() noexcept = 0;
+    virtual void abort() noexcept = 0;
     std::string chosen;
 };
 
@@ -145,6 +146,13 @@ public:
                 closing_ = true;
                 ws_->async_close(websocket::close_code::normal, [this](beast::error_code) { finish("closed by the client"); });
             });
+        } catch (...) {
+        }
+    }
+
+    void abort() noexcept override {
+        try {
+            asio::post(ioc_, [this] { finish("closed by the client (abandoned)"); });
         } catch (...) {
         }
     }
@@ -282,6 +290,9 @@ private:
         s.shutdown(tcp::socket::shutdown_both, ignored);
         s.close(ignored);
         h_.on_closed(why);
+        // Nothing more runs on this socket. Without the stop, the stream's keep-alive timer would keep run() (and
+        // so the thread that the destructor joins) going for up to half the idle timeout.
+        ioc_.stop();
     }
 
     handler& h_;
@@ -312,5 +323,6 @@ socket::~socket() = default;
 const std::string& socket::subprotocol() const noexcept { return impl_->chosen; }
 void socket::send(std::string text) { impl_->send(std::move(text)); }
 void socket::close() noexcept { impl_->close(); }
+void socket::abort() noexcept { impl_->abort(); }
 
 } // namespace libsql::detail::ws

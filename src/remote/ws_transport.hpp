@@ -50,6 +50,9 @@ public:
     void send(std::string text);
     /// Closes the socket from any thread (a close frame when possible); on_closed follows on the socket's thread.
     void close() noexcept;
+    /// Drops the TCP connection at once, without a close handshake (any thread): the server sees its peer gone
+    /// and interrupts what it runs for this socket. on_closed follows on the socket's thread.
+    void abort() noexcept;
 
     struct impl;  ///< ws_transport.cpp
 
