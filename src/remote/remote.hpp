@@ -241,6 +241,9 @@ struct session {
     std::vector<hrana::stream_result> ws_pipeline(std::vector<hrana::stream_request> reqs, const call& c);
     std::unique_ptr<cursor_source> ws_open_cursor(hrana::stmt s, const call& c);
     void ws_close_stream(bool quiet);
+    /// Asks the server whether the stream is in autocommit mode (after a failed statement whose get_autocommit was
+    /// not sent with it); leaves in_txn as it was when the question gets no answer.
+    void ws_refresh_autocommit(std::uint64_t gen, std::int32_t stream) noexcept;
     /// The socket's generation and whether the stream is new (an open_stream goes first); throws when the
     /// socket that held this connection's open transaction is gone.
     std::pair<std::uint64_t, bool> ws_ensure_stream(const call& c);

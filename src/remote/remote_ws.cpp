@@ -5,7 +5,8 @@
 // behind a statement that waits for that transaction's lock (a deadlock until the busy timeout). Each connection
 // keeps one stream on its socket, opened with its first request (open_stream goes in the same pipeline) and
 // closed with the connection, so connection state (PRAGMAs, temporary tables) lasts, an autocommit statement is
-// one message each way and a statement inside a transaction two (get_autocommit follows it, on Hrana 3).
+// one message each way, and so is a statement inside a transaction when its SQL says what it does to the
+// transaction (get_autocommit follows the others, and a failed statement, on Hrana 3).
 // A socket that dropped takes its streams along: the next request opens a new socket and a new stream, unless
 // the lost stream held an open transaction, which that request reports (connection_error) instead of running
 // in autocommit mode where the caller expects its transaction.
@@ -127,6 +128,28 @@ private:
     libsql::source_location where_;
 };
 
+enum class txn_effect : std::uint8_t { none, begins, ends };
+
+/// What requests do to the transaction state once they all succeed, when their SQL alone says so: one execute of
+/// one statement that is not transaction control (none; a statement that succeeds cannot end a transaction), BEGIN
+/// (begins), COMMIT/END or ROLLBACK without TO (ends). nullopt for anything else (savepoints, sequences, batches,
+/// stored SQL): the server is asked.
+std::optional<txn_effect> known_txn_effect(const std::vector<hrana::stream_request>& reqs) {
+    if (reqs.size() != 1) return std::nullopt;
+    const auto* e = std::get_if<hrana::execute_req>(&reqs.front());
+    if (e == nullptr || !e->stmt.sql) return std::nullopt;
+    const auto parts = split_statements(*e->stmt.sql);
+    if (parts.size() != 1) return std::nullopt;
+    using K = txn_control::kind;
+    switch (classify_transaction(parts.front()).what) {
+    case K::none: return txn_effect::none;
+    case K::begin: return txn_effect::begins;
+    case K::commit:
+    case K::rollback: return txn_effect::ends;
+    default: return std::nullopt;
+    }
+}
+
 } // namespace
 
 void session::ws_release_leased() noexcept {
@@ -139,6 +162,21 @@ void session::ws_release_leased() noexcept {
         ws_leased = false;
     }
     db->give_back_ws(std::move(leased));
+}
+
+void session::ws_refresh_autocommit(std::uint64_t gen, std::int32_t stream) noexcept {
+    try {
+        std::vector<hrana::ws_request> out;
+        out.emplace_back(hrana::ws_get_autocommit{stream});
+        auto results = ws->round_trip(gen, std::move(out), waiter, db->options().request_timeout);
+        if (results.size() != 1) return;
+        if (const auto* ok = std::get_if<hrana::ws_response>(&results.front())) {
+            if (const auto* ac = std::get_if<hrana::get_autocommit_resp>(ok)) in_txn = !ac->is_autocommit;
+        }
+    } catch (...) {
+        // The state stays as it was: a socket that dropped is noticed by the next request (ws_ensure_stream), which
+        // reports the lost transaction; the caller is about to throw the statement's own error.
+    }
 }
 
 std::pair<std::uint64_t, bool> session::ws_ensure_stream(const call& c) {
@@ -173,7 +211,10 @@ std::vector<hrana::stream_result> session::ws_pipeline(std::vector<hrana::stream
     for (int attempt = 0;; ++attempt) {
         const auto [gen, opened] = ws_ensure_stream(c);
         const std::int32_t stream = *ws_stream;
-        const bool ask_autocommit = (in_txn || c.opens_stream) && caps.get_autocommit && !closes;
+        // What the requests do to the transaction state, when the SQL alone says it once they succeed; otherwise
+        // get_autocommit goes after them (one more message each way).
+        const auto known = known_txn_effect(reqs);
+        const bool ask_autocommit = (in_txn || c.opens_stream) && caps.get_autocommit && !closes && !known;
         std::vector<hrana::ws_request> out;
         out.reserve(n + 2);
         if (opened) out.emplace_back(hrana::ws_open_stream{stream});
@@ -224,6 +265,15 @@ std::vector<hrana::stream_result> session::ws_pipeline(std::vector<hrana::stream
         if (ask_autocommit) {
             if (const auto* ok = std::get_if<hrana::ws_response>(&results.back())) {
                 if (const auto* ac = std::get_if<hrana::get_autocommit_resp>(ok)) in_txn = !ac->is_autocommit;
+            }
+        } else if (known && (in_txn || c.opens_stream) && caps.get_autocommit && !closes) {
+            bool failed = false;
+            for (const auto& r : mapped) failed = failed || std::holds_alternative<hrana::error>(r);
+            if (!failed) {
+                if (*known == txn_effect::begins) in_txn = true;
+                else if (*known == txn_effect::ends) in_txn = false;
+            } else {
+                ws_refresh_autocommit(gen, stream);  // a failed statement may have rolled the transaction back
             }
         }
         if (closes) {

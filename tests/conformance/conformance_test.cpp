@@ -95,6 +95,9 @@ struct capabilities {
     bool interactive_transactions = true;
     /// savepoint() objects, nested (needs interactive transactions).
     bool savepoints = true;
+    /// is_autocommit() follows a failed statement that rolled the transaction back (ON CONFLICT ROLLBACK); without:
+    /// the client tracks transactions by keyword and cannot see that (tursodb has no get_autocommit).
+    bool autocommit_after_failures = true;
     /// :name, @name, $name parameters bound by name (on tursodb the client turns them into positional ones).
     bool named_parameters = true;
     /// A prepared statement knows its result columns before it runs.
@@ -174,6 +177,7 @@ capabilities capabilities_of(kind k) {
         c.describe = false;                   // no `describe` request
         c.interrupt = false;                  // single-threaded server: an abandoned query still runs to the end
         c.multiple_connections_isolated = false;
+        c.autocommit_after_failures = false;  // no get_autocommit: keyword tracking only
         c.connection_state = true;            // the one shared connection keeps it (for every client)
         c.exact_doubles = false;              // tursodb 0.6.0 answers 123456789.12345679 as 123456789.1234568
         c.libsql_dialect = false;             // tursodb's own parser: neither RANDOM ROWID nor ALTER COLUMN ... TO
@@ -1292,6 +1296,29 @@ TEST_P(conformance_tx, autocommit_follows_begin_and_rollback_statements) {
     conn.execute("ROLLBACK");
     EXPECT_TRUE(conn.is_autocommit());
     EXPECT_EQ(count("t"), 0);
+}
+
+TEST_P(conformance_tx, autocommit_follows_a_failed_statement) {
+    REQUIRE_CAPABILITY(interactive_transactions);
+    conn.execute("CREATE TABLE u(k INTEGER PRIMARY KEY)");
+    conn.execute("BEGIN");
+    insert(1);
+    conn.execute("INSERT INTO u VALUES (1)");
+    // A failure that leaves the transaction open...
+    EXPECT_THROW(conn.execute("INSERT INTO u VALUES (1)"), libsql::constraint_violation);
+    EXPECT_FALSE(conn.is_autocommit());
+    insert(2);
+    if (!caps().autocommit_after_failures) {
+        conn.execute("ROLLBACK");
+        return;
+    }
+    // ...and one that rolls it back (ON CONFLICT ROLLBACK): the connection is back in autocommit mode.
+    EXPECT_THROW(conn.execute("INSERT OR ROLLBACK INTO u VALUES (1)"), libsql::constraint_violation);
+    EXPECT_TRUE(conn.is_autocommit());
+    EXPECT_EQ(contents(), "");
+    insert(3);  // autocommit: kept
+    EXPECT_TRUE(conn.is_autocommit());
+    EXPECT_EQ(contents(), "3");
 }
 
 TEST_P(conformance_tx, reset_rolls_back_and_makes_cursors_stale) {
