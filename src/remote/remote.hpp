@@ -211,6 +211,9 @@ struct session {
     std::optional<std::int32_t> ws_stream;
     std::uint64_t ws_generation = 0;
     bool in_txn = false;
+    /// A schema change ran since the last description outside a transaction (descriptions made inside this
+    /// transaction may see uncommitted schema: they are not shared).
+    bool schema_in_txn = false;
     bool txn_by_savepoint = false;        ///< keyword tracking (v2 / limited): a SAVEPOINT opened the transaction
     std::vector<std::string> savepoints;
 

@@ -565,8 +565,10 @@ std::shared_ptr<statement_backend> remote_connection::prepare(std::string_view s
             }
         }
         d = fresh;
-        // Inside a transaction the schema may hold uncommitted changes: keep those descriptions to this statement.
-        if (!s.in_txn) s.db->remember_description(text, d);
+        // Inside a transaction that changed the schema, the description may see uncommitted changes: keep it to
+        // this statement. Otherwise it is the committed schema's, for every connection.
+        if (!s.in_txn) s.schema_in_txn = false;
+        if (!s.in_txn || !s.schema_in_txn) s.db->remember_description(text, d);
     }
     return std::make_shared<remote_statement>(s_, std::move(text), std::move(d), where);
 }
@@ -586,7 +588,10 @@ void remote_connection::execute_batch(std::string_view sql, libsql::source_locat
         may_open = may_open || opens(classify_transaction(one));
         schema = schema || is_schema_change(one);
     }
-    if (schema) s.db->forget_descriptions();
+    if (schema) {
+        s.db->forget_descriptions();
+        s.schema_in_txn = true;
+    }
     const session::call c{sql, where, may_open, false};
 
     if (s.caps.sequence) {
@@ -670,7 +675,10 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
         kinds.push_back(classify_statement(one));
         schema = schema || kinds.back().schema;
     }
-    if (schema) s.db->forget_descriptions();
+    if (schema) {
+        s.db->forget_descriptions();
+        s.schema_in_txn = true;
+    }
     // One batch: [total_changes] [BEGIN IMMEDIATE | SAVEPOINT sp] stmts... [COMMIT | RELEASE sp], then, when that
     // did not succeed, [ROLLBACK | ROLLBACK TO sp, RELEASE sp]; last the counters. Each statement runs only when the
     // step before it succeeded, so the first failure skips the rest and the end rolls everything back.
@@ -956,7 +964,10 @@ void remote_statement::execute_pipeline(bool want_rows) {
     s.check_open();
     const bool read = d_->is_readonly && txn_.what == txn_control::kind::none;
     const session::call c{sql_, where, opens(txn_), read};
-    if (kind_.schema) s.db->forget_descriptions();
+    if (kind_.schema) {
+        s.db->forget_descriptions();
+        s.schema_in_txn = true;
+    }
     if (limited_changes_ && !read) {
         // No affected_row_count nor last_insert_rowid from this server: ask for them in the same batch.
         hrana::batch b;

@@ -19,12 +19,37 @@ ws_client::~ws_client() {
         std::lock_guard lk(m_);
         old = std::move(sock_);
     }
-    old.reset();  // closes and joins; on_closed runs meanwhile (it takes m_)
+    old.reset();  // closes; on_closed runs meanwhile (it takes m_)
 }
 
-std::uint64_t ws_client::live_generation() const {
+std::uint64_t ws_client::live_generation() {
+    ws::socket* sock = nullptr;
+    {
+        std::lock_guard lk(m_);
+        if (!live_) return 0;
+        sock = sock_.get();
+    }
+    sock->poll();  // notices a socket the server closed while nobody ran it
     std::lock_guard lk(m_);
     return live_ ? generation_ : 0;
+}
+
+template <class Ready>
+bool ws_client::drive_until(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point deadline,
+                            Ready ready) {
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        // sock_ stays while it runs: only connect() and the destructor replace it, never during a caller's wait.
+        ws::socket* sock = sock_.get();
+        lk.unlock();
+        const bool running = sock->run_one_until(deadline);
+        lk.lock();
+        if (!running && live_ && sock_.get() == sock) {  // finished without on_closed: cannot happen, but never spin
+            live_ = false;
+            if (closed_why_.empty()) closed_why_ = "the socket stopped";
+        }
+    }
+    return true;
 }
 
 std::uint64_t ws_client::connect() {
@@ -36,7 +61,7 @@ std::uint64_t ws_client::connect() {
         old = std::move(sock_);
         live_ = false;
     }
-    old.reset();  // a dead socket: its thread has ended or ends now
+    old.reset();  // a dead socket: its on_closed runs now if it has not yet
 
     ws::options o;
     o.connect_timeout = s_.connect_timeout;
@@ -66,7 +91,7 @@ std::uint64_t ws_client::connect() {
     hrana::serialize(hrana::ws_client_msg{hrana::ws_hello{s_.jwt}}, out_);
     sock_->send(out_);
     const auto deadline = std::chrono::steady_clock::now() + s_.connect_timeout;
-    const bool answered = cv_.wait_until(lk, deadline, [&] { return hello_ != hello_state::sent || !live_; });
+    const bool answered = drive_until(lk, deadline, [&] { return hello_ != hello_state::sent || !live_; });
     if (hello_ == hello_state::ok && live_) return generation_;
     // No hello_ok: the socket is of no use.
     const auto e = hello_error_;
@@ -120,9 +145,9 @@ std::vector<ws_result> ws_client::round_trip(std::uint64_t generation, std::vect
         while (next < slots.size() && slots[next].result) ++next;
         return next == slots.size() || !live_ || generation_ != generation || w.interrupted.load();
     };
-    bool in_time = true;
-    if (timeout.count() > 0) in_time = cv_.wait_for(lk, timeout, ready);
-    else cv_.wait(lk, ready);
+    const auto deadline = timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
+                                              : std::chrono::steady_clock::time_point::max();
+    const bool in_time = drive_until(lk, deadline, ready);
     w.waiting.store(false);
     if (next == slots.size()) {
         std::vector<ws_result> out;
@@ -141,8 +166,9 @@ std::vector<ws_result> ws_client::round_trip(std::uint64_t generation, std::vect
         live_ = false;
         closed_why_ = w.interrupted.load() ? "abandoned by interrupt()" : "abandoned after request_timeout";
         sock_->abort();
+        ws::socket* sock = sock_.get();
         lk.unlock();
-        cv_.notify_all();
+        sock->poll();  // runs the abort here: on_closed, the pending answers dropped
         lk.lock();
     }
     if (w.interrupted.load())
@@ -157,29 +183,30 @@ std::vector<ws_result> ws_client::round_trip(std::uint64_t generation, std::vect
 }
 
 void ws_client::send_only(std::uint64_t generation, std::vector<hrana::ws_request> reqs) {
-    std::lock_guard lk(m_);
-    if (!live_ || generation_ != generation) return;
-    send_locked(reqs, nullptr);
+    ws::socket* sock = nullptr;
+    {
+        std::lock_guard lk(m_);
+        if (!live_ || generation_ != generation) return;
+        send_locked(reqs, nullptr);
+        sock = sock_.get();
+    }
+    sock->poll();  // out now, not with the next request
 }
 
 void ws_client::interrupt(ws_waiter& w) noexcept {
     if (!w.waiting.load()) return;
-    {
-        std::lock_guard lk(m_);
-        w.interrupted.store(true);
-    }
-    cv_.notify_all();
+    std::lock_guard lk(m_);
+    w.interrupted.store(true);
+    if (sock_) sock_->wake();  // the waiting thread runs the socket: make it look at the flag
 }
 
 void ws_client::drop() noexcept {
-    {
-        std::lock_guard lk(m_);
-        if (!sock_ || !live_) return;
-        live_ = false;
-        closed_why_ = "dropped by the client";
-        sock_->abort();
-    }
-    cv_.notify_all();
+    std::lock_guard lk(m_);
+    if (!sock_ || !live_) return;
+    live_ = false;
+    closed_why_ = "dropped by the client";
+    sock_->abort();
+    sock_->wake();
 }
 
 void ws_client::on_message(std::string&& text) {
@@ -211,7 +238,6 @@ void ws_client::on_message(std::string&& text) {
     } else if (auto* err = std::get_if<hrana::ws_response_error>(&msg)) {
         deliver(err->request_id, std::move(err->error));
     }
-    cv_.notify_all();
 }
 
 void ws_client::on_closed(const std::string& why) {
@@ -222,7 +248,6 @@ void ws_client::on_closed(const std::string& why) {
         pending_.clear();  // their waiters see !live_
         ignored_.clear();
     }
-    cv_.notify_all();
 }
 
 } // namespace libsql::detail::remote

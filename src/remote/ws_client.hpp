@@ -1,6 +1,7 @@
-// Hrana over one WebSocket, leased by one connection at a time (remote_database::lease_ws), safe to use from any
-// thread: the hello with the JWT, request ids, stream and cursor ids, and the matching of responses (which may
-// arrive in any order) to the callers waiting for them. Requests are pipelined: a caller sends all of its messages at once and waits for all the answers.
+// Hrana over one WebSocket, leased by one connection at a time (remote_database::lease_ws): the hello with the JWT,
+// request ids, stream and cursor ids, and the matching of responses (which may arrive in any order) to the caller
+// waiting for them. The waiting caller runs the socket's I/O itself (no thread of the socket's own: no switch
+// between threads per request); interrupt() and drop() work from any thread. Requests are pipelined: a caller sends all of its messages at once and waits for all the answers.
 // A dropped socket fails the requests in flight with connection_error and bumps the generation, so the
 // connections whose streams lived on it know those streams are gone; the next request connects again.
 // The messages are the codec's (src/hrana), shared with the server.
@@ -11,7 +12,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -50,8 +50,8 @@ public:
     /// Connects when there is no live socket (hello included: waits for hello_ok). Returns the live socket's
     /// generation. Throws connection_error, timeout, auth_error (hello_error, HTTP 401/403), protocol_error.
     std::uint64_t connect();
-    /// The generation of the live socket, 0 when none.
-    [[nodiscard]] std::uint64_t live_generation() const;
+    /// The generation of the live socket, 0 when none (a close that arrived meanwhile is noticed first).
+    [[nodiscard]] std::uint64_t live_generation();
     /// 3 (hrana3) or 2 (hrana2), as the server chose when the socket opened.
     [[nodiscard]] int version() const noexcept { return version_.load(); }
 
@@ -81,6 +81,10 @@ private:
         return a.fetch_add(1, std::memory_order_relaxed) & 0x7fffffff;
     }
     std::int32_t send_locked(std::vector<hrana::ws_request>& reqs, std::vector<std::int32_t>* ids);
+    /// Runs the socket on this thread (m_ released meanwhile) until ready() (checked under m_) or the deadline;
+    /// returns whether ready() became true.
+    template <class Ready>
+    bool drive_until(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point deadline, Ready ready);
 
     struct slot {
         std::optional<ws_result> result;
@@ -89,7 +93,6 @@ private:
     settings s_;
     std::mutex connect_m_;                 ///< one connect at a time
     mutable std::mutex m_;                 ///< everything below
-    std::condition_variable cv_;
     std::unique_ptr<ws::socket> sock_;     ///< the live one, or the dead one until the next connect
     std::uint64_t generation_ = 0;         ///< of sock_
     bool live_ = false;

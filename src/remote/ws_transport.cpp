@@ -1,6 +1,6 @@
 // The client WebSocket (ws_transport.hpp) on Boost.Beast: the only client translation unit that includes Beast.
-// Callbacks, not coroutines: one io_context per socket, run by the socket's own thread once connected; the
-// connect runs that io_context on the caller's thread, bounded by connect_timeout.
+// Callbacks, not coroutines: one io_context per socket, run by whichever thread waits on the socket (the connect,
+// bounded by connect_timeout; then run_one_until and poll, one thread at a time under drive_m_).
 #include "remote/ws_transport.hpp"
 
 // g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code, as in src/server/http_server.cpp.
@@ -19,9 +19,11 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <sys/socket.h>
+
 #include <deque>
+#include <mutex>
 #include <optional>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -93,6 +95,9 @@ std::string joined(const std::vector<std::string>& v) {
 struct socket::impl {
     virtual ~impl() = default;
     virtual void send(std::string text) = 0;
+    virtual bool run_one_until(std::chrono::steady_clock::time_point deadline) = 0;
+    virtual void poll() = 0;
+    virtual void wake() noexcept = 0;
     virtual void close() noexcept = 0;
     virtual void abort() noexcept = 0;
     std::string chosen;
@@ -122,13 +127,40 @@ public:
             ws_.emplace(ioc_);
         }
         connect();
+        {
+            std::lock_guard f(fd_m_);
+            fd_ = beast::get_lowest_layer(*ws_).socket().native_handle();
+        }
         read_next();
-        thread_ = std::thread([this] { ioc_.run(); });
     }
 
     ~stream_impl() override {
         close();
-        if (thread_.joinable()) thread_.join();
+        std::lock_guard d(drive_m_);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+        while (!finished_ && !ioc_.stopped() && ioc_.run_one_until(until) != 0) {
+        }
+        finish("closed by the client");
+    }
+
+    bool run_one_until(std::chrono::steady_clock::time_point deadline) override {
+        std::lock_guard d(drive_m_);
+        if (ioc_.stopped()) return false;
+        ioc_.run_one_until(deadline);
+        return !ioc_.stopped();
+    }
+
+    void poll() override {
+        std::unique_lock d(drive_m_, std::try_to_lock);
+        if (!d.owns_lock() || ioc_.stopped()) return;
+        ioc_.poll();
+    }
+
+    void wake() noexcept override {
+        try {
+            asio::post(ioc_, [] {});
+        } catch (...) {
+        }
     }
 
     void send(std::string text) override {
@@ -151,6 +183,11 @@ public:
     }
 
     void abort() noexcept override {
+        {
+            // The peer sees the connection end now, whether or not a thread runs this socket.
+            std::lock_guard f(fd_m_);
+            if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+        }
         try {
             asio::post(ioc_, [this] { finish("closed by the client (abandoned)"); });
         } catch (...) {
@@ -287,11 +324,14 @@ private:
         queue_.clear();
         beast::error_code ignored;
         auto& s = beast::get_lowest_layer(*ws_).socket();
-        s.shutdown(tcp::socket::shutdown_both, ignored);
-        s.close(ignored);
+        {
+            std::lock_guard f(fd_m_);  // abort() on another thread must not shut a descriptor number reused since
+            fd_ = -1;
+            s.shutdown(tcp::socket::shutdown_both, ignored);
+            s.close(ignored);
+        }
         h_.on_closed(why);
-        // Nothing more runs on this socket. Without the stop, the stream's keep-alive timer would keep run() (and
-        // so the thread that the destructor joins) going for up to half the idle timeout.
+        // Nothing more runs on this socket: the stream's keep-alive timer must not keep a run going.
         ioc_.stop();
     }
 
@@ -302,12 +342,14 @@ private:
     std::optional<asio::ssl::context> tls_ctx_;
     std::optional<Stream> ws_;
     beast::flat_buffer buffer_;
-    // The fields below are used on the socket's thread only.
+    std::mutex drive_m_;  ///< held by the thread running ioc_
+    std::mutex fd_m_;     ///< guards fd_ (abort() from any thread against finish())
+    int fd_ = -1;         ///< the TCP socket's descriptor while it is open
+    // The fields below are used by the thread running ioc_ only.
     std::deque<std::string> queue_;
     bool writing_ = false;
     bool closing_ = false;
     bool finished_ = false;
-    std::thread thread_;
 };
 
 } // namespace
@@ -322,6 +364,9 @@ socket::~socket() = default;
 
 const std::string& socket::subprotocol() const noexcept { return impl_->chosen; }
 void socket::send(std::string text) { impl_->send(std::move(text)); }
+bool socket::run_one_until(std::chrono::steady_clock::time_point deadline) { return impl_->run_one_until(deadline); }
+void socket::poll() { impl_->poll(); }
+void socket::wake() noexcept { impl_->wake(); }
 void socket::close() noexcept { impl_->close(); }
 void socket::abort() noexcept { impl_->abort(); }
 

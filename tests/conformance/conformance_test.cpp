@@ -1321,6 +1321,30 @@ TEST_P(conformance_tx, autocommit_follows_a_failed_statement) {
     EXPECT_EQ(contents(), "3");
 }
 
+TEST_P(conformance_tx, statements_prepared_in_a_transaction_see_its_schema_only_there) {
+    REQUIRE_CAPABILITY(interactive_transactions);
+    conn.execute("BEGIN");
+    conn.execute("CREATE TABLE fresh(a, b)");
+    for (int i = 0; i < 3; ++i) {  // the same text again: a description kept, if any, must be this one
+        auto st = conn.prepare("SELECT * FROM fresh");
+        EXPECT_EQ(st.column_count(), 2);
+        EXPECT_EQ(st.query().skip_all(), 0u);
+    }
+    insert(1);
+    EXPECT_EQ(contents(), "1");
+    conn.execute("ROLLBACK");
+    // Rolled back: the table is gone for this connection and any other, whatever was described inside (prepare
+    // itself fails: no description of it was kept).
+    EXPECT_THROW((void)conn.prepare("SELECT * FROM fresh"), libsql::error);
+    auto other = db().connect();
+    EXPECT_THROW((void)other.prepare("SELECT * FROM fresh"), libsql::error);
+    // A statement of the committed schema, prepared inside a transaction, stays right after it.
+    conn.execute("BEGIN");
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(conn.prepare("SELECT x FROM t").column_count(), 1);
+    conn.execute("COMMIT");
+    EXPECT_EQ(other.prepare("SELECT x FROM t").column_count(), 1);
+}
+
 TEST_P(conformance_tx, reset_rolls_back_and_makes_cursors_stale) {
     REQUIRE_CAPABILITY(interactive_transactions);
     insert(1);
