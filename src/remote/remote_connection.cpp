@@ -18,6 +18,18 @@ namespace libsql::detail::remote {
 
 namespace {
 
+/// The batch answer of a pipeline's only request, with one entry per step in both vectors; nullptr when it is
+/// not a batch answer or has more entries than steps. Protobuf peers (hrana3-protobuf) send the step results and
+/// errors as maps keyed by step, so steps that neither ran nor failed at the end are simply absent: padded here.
+hrana::batch_resp* batch_of(hrana::stream_result& r, std::size_t steps) {
+    auto* ok = std::get_if<hrana::stream_response>(&r);
+    auto* br = ok == nullptr ? nullptr : std::get_if<hrana::batch_resp>(ok);
+    if (br == nullptr || br->result.step_results.size() > steps || br->result.step_errors.size() > steps) return nullptr;
+    br->result.step_results.resize(steps);
+    br->result.step_errors.resize(steps);
+    return br;
+}
+
 std::string excerpt(std::string_view body) {
     constexpr std::size_t max = 500;
     std::string s(body.substr(0, max));
@@ -640,9 +652,8 @@ void remote_connection::execute_batch(std::string_view sql, libsql::source_locat
     reqs.emplace_back(hrana::batch_req{std::move(b)});
     auto results = s.pipeline(std::move(reqs), c);
     if (const auto* e = std::get_if<hrana::error>(&results.front())) s.throw_error(*e, sql, where);
-    const auto* br = std::get_if<hrana::batch_resp>(&std::get<hrana::stream_response>(results.front()));
-    if (br == nullptr || br->result.step_results.size() != stmts.size() + 2 || br->result.step_errors.size() != stmts.size() + 2)
-        throw protocol_error("the server answered a batch with a malformed result", s.info(sql, where));
+    const auto* br = batch_of(results.front(), stmts.size() + 2);
+    if (br == nullptr) throw protocol_error("the server answered a batch with a malformed result", s.info(sql, where));
     const auto& r = br->result;
     for (std::size_t i = 0; i < stmts.size(); ++i) {
         if (const auto& e = r.step_errors[i + 1]) s.throw_error(*e, stmts[i], where);
@@ -710,9 +721,8 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
     reqs.emplace_back(hrana::batch_req{std::move(b)});
     auto results = s.pipeline(std::move(reqs), session::call{sql, where, false, false});
     if (const auto* e = std::get_if<hrana::error>(&results.front())) s.throw_error(*e, sql, where);
-    const auto* br = std::get_if<hrana::batch_resp>(&std::get<hrana::stream_response>(results.front()));
-    if (br == nullptr || br->result.step_results.size() != steps || br->result.step_errors.size() != steps)
-        throw protocol_error("the server answered a batch with a malformed result", s.info(sql, where));
+    const auto* br = batch_of(results.front(), steps);
+    if (br == nullptr) throw protocol_error("the server answered a batch with a malformed result", s.info(sql, where));
     const auto& r = br->result;
     if (const auto& e = r.step_errors[first - 1]) s.throw_error(*e, sql, where);  // BEGIN / SAVEPOINT
     for (std::size_t i = 0; i < stmts.size(); ++i)
@@ -978,9 +988,8 @@ void remote_statement::execute_pipeline(bool want_rows) {
         reqs.emplace_back(hrana::batch_req{std::move(b)});
         auto results = s.pipeline(std::move(reqs), c);
         if (const auto* e = std::get_if<hrana::error>(&results.front())) s.throw_error(*e, sql_, where);
-        const auto* br = std::get_if<hrana::batch_resp>(&std::get<hrana::stream_response>(results.front()));
-        if (br == nullptr || br->result.step_results.size() != 3 || br->result.step_errors.size() != 3)
-            throw protocol_error("the server answered a batch with a malformed result", s.info(sql_, where));
+        const auto* br = batch_of(results.front(), 3);
+        if (br == nullptr) throw protocol_error("the server answered a batch with a malformed result", s.info(sql_, where));
         const auto& r = br->result;
         if (const auto& e = r.step_errors[0]) s.throw_error(*e, total_probe, where);
         if (const auto& e = r.step_errors[1]) {

@@ -156,6 +156,9 @@ remote_database::remote_database(std::string_view url, connect_options options, 
         if (!options_.remote_encryption_key.empty())
             ws.headers.push_back("x-turso-encryption-key: " + options_.remote_encryption_key);
         ws.transport = transport_;
+        // open_as() (tests): a given Hrana version offers only its JSON subprotocol, so the JSON path is run too.
+        if (assume == server_kind::hrana3) ws.subprotocols = {"hrana3"};
+        else if (assume == server_kind::hrana2) ws.subprotocols = {"hrana2"};
         ws_settings_ = ws;
         ws_ = std::make_shared<ws_client>(std::move(ws));
         ws_->connect();

@@ -1,6 +1,8 @@
 // Hrana over one shared WebSocket (ws_client.hpp): connect and hello, pipelined requests matched by request id.
 #include "remote/ws_client.hpp"
 
+#include "hrana/protobuf.hpp"
+
 #include <utility>
 
 namespace libsql::detail::remote {
@@ -65,18 +67,22 @@ std::uint64_t ws_client::connect() {
 
     ws::options o;
     o.connect_timeout = s_.connect_timeout;
-    o.subprotocols = {"hrana3", "hrana2"};
+    o.subprotocols = s_.subprotocols;
     o.headers = s_.headers;
     o.transport = s_.transport;
     auto fresh = std::make_unique<ws::socket>(s_.url, o, *this);
     const std::string chosen = fresh->subprotocol();
-    if (chosen != "hrana3" && chosen != "hrana2") {
+    bool offered = false;
+    for (const auto& p : s_.subprotocols) offered = offered || p == chosen;
+    if (!offered) {
         fresh.reset();
+        std::string list;
+        for (const auto& p : s_.subprotocols) list += (list.empty() ? "" : ", ") + p;
         throw protocol_error("the server at " + s_.url + " chose the WebSocket subprotocol '" + chosen +
-                                 "'; this client speaks hrana3 and hrana2 (JSON)",
+                                 "'; this client offered " + list,
                              info_of(s_.transport));
     }
-    version_.store(chosen == "hrana3" ? 3 : 2);
+    version_.store(chosen == "hrana2" ? 2 : 3);
     ++opened_;
 
     std::unique_lock lk(m_);
@@ -87,9 +93,10 @@ std::uint64_t ws_client::connect() {
     pending_.clear();
     ignored_.clear();
     hello_ = hello_state::sent;
-    out_.clear();
-    hrana::serialize(hrana::ws_client_msg{hrana::ws_hello{s_.jwt}}, out_);
-    sock_->send(out_);
+    protobuf_ = chosen == "hrana3-protobuf";
+    chosen_ = chosen;
+    encode(hrana::ws_client_msg{hrana::ws_hello{s_.jwt}});
+    sock_->send(out_, protobuf_);
     const auto deadline = std::chrono::steady_clock::now() + s_.connect_timeout;
     const bool answered = drive_until(lk, deadline, [&] { return hello_ != hello_state::sent || !live_; });
     if (hello_ == hello_state::ok && live_) return generation_;
@@ -119,9 +126,8 @@ std::int32_t ws_client::send_locked(std::vector<hrana::ws_request>& reqs, std::v
         last = id;
         if (ids != nullptr) ids->push_back(id);
         else ignored_.insert(id);
-        out_.clear();
-        hrana::serialize(hrana::ws_client_msg{hrana::ws_request_msg{id, std::move(r)}}, out_);
-        sock_->send(out_);
+        encode(hrana::ws_client_msg{hrana::ws_request_msg{id, std::move(r)}});
+        sock_->send(out_, protobuf_);
     }
     return last;
 }
@@ -209,10 +215,22 @@ void ws_client::drop() noexcept {
     sock_->wake();
 }
 
-void ws_client::on_message(std::string&& text) {
+void ws_client::encode(const hrana::ws_client_msg& m) {
+    out_.clear();
+    if (protobuf_) hrana::protobuf::serialize(m, out_);
+    else hrana::serialize(m, out_);
+}
+
+std::string ws_client::subprotocol() const {
+    std::lock_guard lk(m_);
+    return chosen_;
+}
+
+void ws_client::on_message(std::string&& data, bool binary) {
     hrana::ws_server_msg msg;
     try {
-        msg = hrana::parse_ws_server_msg(text);
+        // The frame's type says the encoding: binary frames are Protobuf (hrana3-protobuf), text frames JSON.
+        msg = binary ? hrana::protobuf::parse_ws_server_msg(data) : hrana::parse_ws_server_msg(data);
     } catch (const hrana::protocol_violation& e) {
         throw protocol_error(std::string("a malformed message from the server: ") + e.what(), info_of(s_.transport));
     }

@@ -41,6 +41,8 @@ public:
         std::chrono::milliseconds connect_timeout{10'000};
         std::vector<std::string> headers;    ///< extra upgrade headers (x-turso-encryption-key, ...)
         libsql::transport transport = libsql::transport::remote;
+        /// Offered in this order; the server picks (hrana3-protobuf: Protobuf messages in binary frames).
+        std::vector<std::string> subprotocols{"hrana3-protobuf", "hrana3", "hrana2"};
     };
     explicit ws_client(settings s);
     ~ws_client() override;
@@ -52,8 +54,10 @@ public:
     std::uint64_t connect();
     /// The generation of the live socket, 0 when none (a close that arrived meanwhile is noticed first).
     [[nodiscard]] std::uint64_t live_generation();
-    /// 3 (hrana3) or 2 (hrana2), as the server chose when the socket opened.
+    /// 3 (hrana3, hrana3-protobuf) or 2 (hrana2), as the server chose when the socket opened.
     [[nodiscard]] int version() const noexcept { return version_.load(); }
+    /// The subprotocol the server chose for the socket opened last.
+    [[nodiscard]] std::string subprotocol() const;
 
     /// Sends requests on socket `generation` and waits for every answer (results in the order given). Throws
     /// connection_error when that socket is gone or goes meanwhile, timeout after `timeout` (0: none), interrupted
@@ -75,7 +79,9 @@ public:
     void drop() noexcept;
 
 private:
-    void on_message(std::string&& text) override;
+    void on_message(std::string&& data, bool binary) override;
+    /// The message in the socket's encoding, into out_.
+    void encode(const hrana::ws_client_msg& m);
     void on_closed(const std::string& why) override;
     static std::int32_t next_id(std::atomic<std::int32_t>& a) noexcept {
         return a.fetch_add(1, std::memory_order_relaxed) & 0x7fffffff;
@@ -105,6 +111,8 @@ private:
     std::atomic<std::int32_t> stream_ids_{0};
     std::atomic<std::int32_t> cursor_ids_{0};
     std::atomic<int> version_{3};
+    bool protobuf_ = false;             ///< hrana3-protobuf on the live socket (under m_)
+    std::string chosen_;                ///< its subprotocol (under m_)
     std::atomic<std::uint64_t> opened_{0};
     std::string out_;  ///< serialisation buffer (under m_)
 };

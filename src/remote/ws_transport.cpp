@@ -94,7 +94,7 @@ std::string joined(const std::vector<std::string>& v) {
 
 struct socket::impl {
     virtual ~impl() = default;
-    virtual void send(std::string text) = 0;
+    virtual void send(std::string data, bool binary) = 0;
     virtual bool run_one_until(std::chrono::steady_clock::time_point deadline) = 0;
     virtual void poll() = 0;
     virtual void wake() noexcept = 0;
@@ -163,10 +163,10 @@ public:
         }
     }
 
-    void send(std::string text) override {
-        asio::post(ioc_, [this, t = std::move(text)]() mutable {
+    void send(std::string data, bool binary) override {
+        asio::post(ioc_, [this, t = std::move(data), binary]() mutable {
             if (finished_) return;
-            queue_.push_back(std::move(t));
+            queue_.push_back({std::move(t), binary});
             if (!writing_) write_next();
         });
     }
@@ -296,10 +296,10 @@ private:
                 if (ec == beast::error::timeout) return finish("no answer from the server to keep-alive pings");
                 return finish(ec.message());
             }
-            std::string text = beast::buffers_to_string(buffer_.data());
+            std::string data = beast::buffers_to_string(buffer_.data());
             buffer_.consume(buffer_.size());
             try {
-                h_.on_message(std::move(text));
+                h_.on_message(std::move(data), ws_->got_binary());
             } catch (const std::exception& e) {
                 return finish(std::string("a message could not be handled: ") + e.what());
             }
@@ -309,8 +309,8 @@ private:
 
     void write_next() {
         writing_ = true;
-        ws_->text(true);
-        ws_->async_write(asio::buffer(queue_.front()), [this](beast::error_code ec, std::size_t) {
+        ws_->binary(queue_.front().binary);
+        ws_->async_write(asio::buffer(queue_.front().data), [this](beast::error_code ec, std::size_t) {
             if (ec) return finish("sending failed: " + ec.message());
             queue_.pop_front();
             if (queue_.empty()) writing_ = false;
@@ -346,7 +346,11 @@ private:
     std::mutex fd_m_;     ///< guards fd_ (abort() from any thread against finish())
     int fd_ = -1;         ///< the TCP socket's descriptor while it is open
     // The fields below are used by the thread running ioc_ only.
-    std::deque<std::string> queue_;
+    struct outgoing {
+        std::string data;
+        bool binary = false;
+    };
+    std::deque<outgoing> queue_;
     bool writing_ = false;
     bool closing_ = false;
     bool finished_ = false;
@@ -363,7 +367,7 @@ socket::socket(std::string_view url, const options& o, handler& h) {
 socket::~socket() = default;
 
 const std::string& socket::subprotocol() const noexcept { return impl_->chosen; }
-void socket::send(std::string text) { impl_->send(std::move(text)); }
+void socket::send(std::string data, bool binary) { impl_->send(std::move(data), binary); }
 bool socket::run_one_until(std::chrono::steady_clock::time_point deadline) { return impl_->run_one_until(deadline); }
 void socket::poll() { impl_->poll(); }
 void socket::wake() noexcept { impl_->wake(); }

@@ -31,7 +31,8 @@ struct options {
 class handler {
 public:
     virtual ~handler() = default;
-    virtual void on_message(std::string&& text) = 0;
+    /// One whole message: text (binary false) or binary.
+    virtual void on_message(std::string&& data, bool binary) = 0;
     /// The socket is gone (closed by the peer, broken, timed out, or close() called); called exactly once, last.
     virtual void on_closed(const std::string& why) = 0;
 };
@@ -48,9 +49,9 @@ public:
 
     /// The subprotocol the server chose ("" when it chose none).
     [[nodiscard]] const std::string& subprotocol() const noexcept;
-    /// Queues one text message (any thread); the next run sends it. A failure to send closes the socket
-    /// (on_closed says why).
-    void send(std::string text);
+    /// Queues one message, text or binary (any thread); the next run sends it. A failure to send closes the
+    /// socket (on_closed says why).
+    void send(std::string data, bool binary = false);
     /// Runs the socket's I/O on this thread until one piece of work is done (a message sent or received, a timer,
     /// a wake()) or the deadline passes. One thread runs a socket at a time (others wait). Returns false once the
     /// socket is finished (on_closed has been called).

@@ -531,3 +531,85 @@ TEST_F(remote_ws, the_official_client_writes_and_libsql_cpp_reads) {
 }
 
 } // namespace
+
+// ------------------------------------------------------------------------------------ choosing WebSocket by URL
+/// Whether connections of `d` keep connection state between statements (one stream per connection: WebSocket),
+/// seen through a temporary table, which over HTTP lives only as long as one request's stream.
+bool keeps_connection_state(libsql::database& d, const std::string& name) {
+    auto c = d.connect();
+    c.execute("CREATE TEMP TABLE " + name + "(x)");
+    try {
+        c.execute("INSERT INTO " + name + " VALUES (1)");
+        return c.query_value<std::int64_t>("SELECT count(*) FROM " + name) == 1;
+    } catch (const libsql::sql_error&) {
+        return false;  // no such table: the next statement ran on a fresh stream
+    }
+}
+
+TEST_F(remote_ws, libsql_urls_pick_websocket_by_query_parameter_or_option) {
+    const std::string base = "libsql://127.0.0.1:" + std::to_string(port());
+    {
+        libsql::database d(base + "?tls=0");  // HTTP by default, as @libsql/client on Node
+        EXPECT_FALSE(keeps_connection_state(d, table("tmp")));
+    }
+    {
+        libsql::database d(base + "?tls=0&transport=ws");
+        EXPECT_TRUE(keeps_connection_state(d, table("tmp")));
+    }
+    {
+        libsql::connect_options o;
+        o.protocol = libsql::remote_protocol::websocket;
+        libsql::database d(base + "?tls=0", o);
+        EXPECT_TRUE(keeps_connection_state(d, table("tmp")));
+    }
+    {
+        libsql::connect_options o;
+        o.protocol = libsql::remote_protocol::http;
+        libsql::database d(url(), {});  // ws:// is WebSocket whatever the default
+        EXPECT_TRUE(keeps_connection_state(d, table("tmp")));
+        EXPECT_THROW(libsql::database(url(), o), libsql::usage_error);  // ws:// cannot be HTTP
+    }
+    const std::string http = "http://127.0.0.1:" + std::to_string(port());
+    EXPECT_THROW(libsql::database(http + "?transport=ws"), libsql::usage_error);
+    EXPECT_THROW(libsql::database(base + "?tls=0&transport=carrier-pigeon"), libsql::usage_error);
+}
+
+// ------------------------------------------------------------------------------------ encodings
+/// The same work over a database opened one way or another: statements, a batch, a transaction, a cursor.
+void run_the_same_work(libsql::connection& c, const std::string& t) {
+    c.execute("CREATE TABLE " + t + "(k INTEGER PRIMARY KEY, v)");
+    c.execute_transactional_batch("INSERT INTO " + t + " VALUES (1, 'a'); INSERT INTO " + t + " VALUES (2, x'00ff');");
+    EXPECT_THROW(c.execute_transactional_batch("INSERT INTO " + t + " VALUES (3, 'c'); INSERT INTO " + t +
+                                               " VALUES (1, 'dup');"),
+                 libsql::constraint_violation);
+    {
+        auto tx = c.transaction();
+        c.execute("INSERT INTO " + t + " VALUES (?, ?)", 4, 2.5);
+        tx.commit();
+    }
+    EXPECT_EQ(c.query_value<std::int64_t>("SELECT count(*) FROM " + t), 3);
+    EXPECT_EQ(c.query_row("SELECT v FROM " + t + " WHERE k = 2").get<std::vector<std::uint8_t>>(0),
+              (std::vector<std::uint8_t>{0x00, 0xff}));
+    auto rs = c.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) SELECT i FROM n");
+    EXPECT_EQ(rs.skip_all(), 5000u);
+    EXPECT_THROW(c.execute("SELECT * FROM no_such_table"), libsql::sql_error);
+}
+
+TEST_F(remote_ws, protobuf_is_spoken_when_the_server_offers_it_and_json_otherwise) {
+    auto pb = rs::open(url(), {});
+    ASSERT_NE(pb->ws(), nullptr);
+    EXPECT_EQ(pb->ws()->subprotocol(), "hrana3-protobuf");
+    libsql::connection a(pb->connect());
+    run_the_same_work(a, table("pb"));
+
+    auto json = rs::open_as(url(), {}, rs::server_kind::hrana3);  // offers hrana3 (JSON) only
+    EXPECT_EQ(json->ws()->subprotocol(), "hrana3");
+    libsql::connection b(json->connect());
+    run_the_same_work(b, table("json"));
+
+    auto v2 = rs::open_as(url(), {}, rs::server_kind::hrana2);
+    EXPECT_EQ(v2->ws()->subprotocol(), "hrana2");
+    libsql::connection c(v2->connect());
+    c.execute("CREATE TABLE " + table("v2") + "(x)");
+    EXPECT_EQ(c.query_value<std::int64_t>("SELECT 40 + 2"), 42);
+}
