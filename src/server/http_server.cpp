@@ -687,45 +687,81 @@ struct http_server::impl {
             }
         };
 
+        const auto content_type = enc == encoding::protobuf ? "application/x-protobuf" : "text/plain";
+        // The first window is stepped before anything is sent: a result that ends within it (most do) leaves as one
+        // response with a Content-Length, in one write, so the client is woken once; a longer one is chunked.
+        std::string chunk;
+        bool more = false;
+        bool ok = true;
+        try {
+            // A plain pointer: the pool may destroy this function object after the coroutine resumes, and the
+            // body's last owner must be release() below (it runs while `stop` is alive).
+            auto work = [b = body.get(), &chunk] { return b->next(chunk, window); };
+            more = co_await on_pool(std::move(work));
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("cursor failed: ") + e.what());
+            ok = false;
+        }
+        if (!ok) {
+            co_await release(body);
+            response res = make_response(version, http::status::internal_server_error, text_plain,
+                                         "Internal server error: the cursor failed\n");
+            status = res.result_int();
+            sent = res.body().size();
+            res.keep_alive(false);
+            stream.expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
+            (void)ec;
+            (void)n;
+            co_return false;
+        }
+        if (!more) {
+            body.reset();  // done: next() has already given the stream back, nothing is left to free on the pool
+            response res = make_response(version, http::status::ok, content_type, std::move(chunk));
+            res.keep_alive(keep_alive && !stopping);
+            sent += res.body().size();
+            stream.expires_after(write_limit);
+            auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
+            (void)n;
+            co_return !ec && res.keep_alive();
+        }
+
         http::response<http::empty_body> head{http::status::ok, version};
         head.set(http::field::server, "libsql-cpp");
-        head.set(http::field::content_type, enc == encoding::protobuf ? "application/x-protobuf" : "text/plain");
+        head.set(http::field::content_type, content_type);
         head.chunked(true);
         head.keep_alive(keep_alive && !stopping);
         http::response_serializer<http::empty_body> serializer{head};
         stream.expires_after(write_limit);
-        bool ok = true;
         {
             auto [ec, n] = co_await http::async_write_header(stream, serializer, nothrow_awaitable);
             (void)n;
             ok = !ec;
         }
-        bool more = ok;
-        while (more) {
-            std::string chunk;
+        while (ok) {
+            if (!chunk.empty()) {
+                sent += chunk.size();
+                stream.expires_after(write_limit);
+                const auto piece = http::make_chunk(asio::buffer(chunk));  // a named local: see the g++ 12 note
+                auto [ec, n] = co_await asio::async_write(stream, piece, nothrow_awaitable);
+                (void)n;
+                if (ec) {
+                    if (ec == beast::error::timeout)
+                        log(log_level::warn, "a cursor's client read nothing for " + std::to_string(write_limit.count()) +
+                                                 " ms: closing its connection and freeing its stream");
+                    ok = false;
+                    break;
+                }
+            }
+            if (!more) break;
+            chunk.clear();
             try {
-                // A plain pointer: the pool may destroy this function object after the coroutine resumes, and
-                // the body's last owner must be release() below (it runs while `stop` is alive).
                 auto work = [b = body.get(), &chunk] { return b->next(chunk, window); };
                 more = co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
                 // Nothing can be said in-band once the body has begun: cut the connection.
                 log(log_level::error, std::string("cursor failed: ") + e.what());
                 ok = false;
-                break;
-            }
-            if (chunk.empty()) continue;
-            sent += chunk.size();
-            stream.expires_after(write_limit);
-            const auto piece = http::make_chunk(asio::buffer(chunk));  // a named local: see the g++ 12 note
-            auto [ec, n] = co_await asio::async_write(stream, piece, nothrow_awaitable);
-            (void)n;
-            if (ec) {
-                if (ec == beast::error::timeout)
-                    log(log_level::warn, "a cursor's client read nothing for " + std::to_string(write_limit.count()) +
-                                             " ms: closing its connection and freeing its stream");
-                ok = false;
-                break;
             }
         }
         co_await release(body);
