@@ -632,6 +632,20 @@ struct http_server::impl {
         co_return make_response(version, http::int_to_status(status), reply.content_type, std::move(reply.body));
     }
 
+    /// Steps a cursor body on the pool into chunk (about a window); more: whether it goes on. Returns false when it
+    /// failed (logged). The body is passed by reference: the pool may destroy its function object after the
+    /// coroutine resumes, and the body's last owner must be the caller (it releases it while the request lives).
+    asio::awaitable<bool> step_cursor(cursor_body& body, std::string& chunk, std::size_t window, bool& more) {
+        try {
+            auto work = [b = &body, &chunk, window] { return b->next(chunk, window); };
+            more = co_await on_pool(std::move(work));
+            co_return true;
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("cursor failed: ") + e.what());
+            co_return false;
+        }
+    }
+
     /// POST /v3/cursor, streamed in a chunked body: the head and the entries leave as they are stepped, a window at
     /// a time, and the next window is only stepped once the last one is written, so a client that stops reading
     /// stalls its cursor. A window that cannot be written within the stream expiry drops the connection, which
@@ -692,16 +706,7 @@ struct http_server::impl {
         // response with a Content-Length, in one write, so the client is woken once; a longer one is chunked.
         std::string chunk;
         bool more = false;
-        bool ok = true;
-        try {
-            // A plain pointer: the pool may destroy this function object after the coroutine resumes, and the
-            // body's last owner must be release() below (it runs while `stop` is alive).
-            auto work = [b = body.get(), &chunk] { return b->next(chunk, window); };
-            more = co_await on_pool(std::move(work));
-        } catch (const std::exception& e) {
-            log(log_level::error, std::string("cursor failed: ") + e.what());
-            ok = false;
-        }
+        bool ok = co_await step_cursor(*body, chunk, window, more);
         if (!ok) {
             co_await release(body);
             response res = make_response(version, http::status::internal_server_error, text_plain,
@@ -755,14 +760,7 @@ struct http_server::impl {
             }
             if (!more) break;
             chunk.clear();
-            try {
-                auto work = [b = body.get(), &chunk] { return b->next(chunk, window); };
-                more = co_await on_pool(std::move(work));
-            } catch (const std::exception& e) {
-                // Nothing can be said in-band once the body has begun: cut the connection.
-                log(log_level::error, std::string("cursor failed: ") + e.what());
-                ok = false;
-            }
+            ok = co_await step_cursor(*body, chunk, window, more);  // a failure now cuts the connection
         }
         co_await release(body);
         if (!ok) co_return false;
