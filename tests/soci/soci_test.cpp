@@ -332,6 +332,44 @@ TEST_CASE("libsql DDL helpers, table names and column descriptions", "[libsql][d
     sql.drop_table("soci_ddl");
 }
 
+TEST_CASE("libsql encryption and read-only options", "[libsql][connect][encryption]") {
+    if (mode != "local") {
+        WARN("encryption_key and mode=ro are checked on the local file only");
+        return;
+    }
+    temp_dir dir;
+    const std::string path = (dir.path / "secret.db").string();
+    {
+        soci::session sql(backend, path + " encryption_key='two words'");
+        sql << "create table t(v text)";
+        sql << "insert into t(v) values('hidden')";
+    }
+    {
+        soci::session sql(backend, path + " encryption_key='two words' mode=ro");
+        std::string v;
+        sql << "select v from t", into(v);
+        CHECK(v == "hidden");
+        try {
+            sql << "insert into t(v) values('no')";
+            FAIL("a read-only session wrote");
+        } catch (libsql_soci_error const& e) {
+            CHECK(e.result() == 8);  // SQLITE_READONLY
+            CHECK(e.get_error_category() == soci_error::no_privilege);
+        }
+    }
+    // Without the key the file is not a database.
+    bool refused = false;
+    try {
+        soci::session sql(backend, path);
+        int n = 0;
+        sql << "select count(*) from t", into(n);
+    } catch (libsql_soci_error const& e) {
+        refused = true;
+        CHECK(e.result() == 26);  // SQLITE_NOTADB
+    }
+    CHECK(refused);
+}
+
 int main(int argc, char** argv) {
     if (argc < 2 || argv[1][0] == '-') {
         std::cerr << "usage: " << argv[0] << " local|remote|ws|replica|CONNECT-STRING [catch options]\n";
