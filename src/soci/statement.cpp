@@ -452,6 +452,8 @@ void use_backend::bind_by_name(const std::string& name, void* data, exchange_typ
 }
 
 void use_backend::pre_use(const indicator* ind) {
+    // One row of values; a bulk run that failed before execute() consumed its rows leaves none behind.
+    if (st_.use_rows_.size() > 1) st_.use_rows_.resize(1);
     value& slot = st_.use_slot(0, position_);
     if (ind && *ind == ::soci::i_null) slot = value();
     else slot = to_sql(data_, type_);
@@ -474,6 +476,7 @@ void vector_use_backend::bind_by_name(const std::string& name, void* data, excha
 
 void vector_use_backend::pre_use(const indicator* ind) {
     with_vector(data_, type_, [&](auto& vec) {
+        st_.use_rows_.resize(vec.size());  // exactly one row per element, whatever an earlier run left
         for (std::size_t i = 0; i < vec.size(); ++i) {
             value& slot = st_.use_slot(i, position_);
             if (ind && ind[i] == ::soci::i_null) slot = value();
