@@ -292,7 +292,10 @@ exec_fetch_result statement_backend::execute(int number) {
         }
         if (use_rows_.size() == 1) bind_row(0);
         use_rows_.clear();
-        if (stmt_.column_count() == 0) {
+        // A statement without result columns runs to completion. With data exchange it goes through a cursor
+        // anyway: a server without `describe` (tursodb) reports a query's columns only once it has run, and
+        // stepping a cursor runs a statement without rows just the same.
+        if (stmt_.column_count() == 0 && number == 0) {
             affected_ = stmt_.execute();
             return exec_fetch_result::ef_no_data;
         }
@@ -331,7 +334,8 @@ long long statement_backend::get_affected_rows() {
 }
 
 std::string statement_backend::get_parameter_name(int index) const {
-    std::string name(stmt_.parameter_name(index + 1));
+    if (!stmt_) return {};
+    std::string name = guarded("naming a parameter", [&] { return std::string(stmt_.parameter_name(index + 1)); });
     if (!name.empty() && (name[0] == ':' || name[0] == '?' || name[0] == '@' || name[0] == '$')) name.erase(0, 1);
     return name;
 }
