@@ -36,7 +36,6 @@ std::int64_t to_int64(const value& v) {
         const std::string s = to_text(v);
         const char* p = s.c_str();
         char* end = nullptr;
-        errno = 0;
         const long long n = std::strtoll(p, &end, 10);
         // "12.5" or "1e3" read as numbers, like SQLite's text-to-integer conversion.
         if (end && (*end == '.' || *end == 'e' || *end == 'E')) return static_cast<std::int64_t>(std::strtod(p, nullptr));
