@@ -6,6 +6,7 @@
 //   soci_test remote  [catch args]   `libsql serve` on that file, reached over Hrana/HTTP
 //   soci_test ws      [catch args]   the same server over Hrana/WebSocket
 //   soci_test replica [catch args]   an embedded replica of that server (writes go to it, reads are local)
+//   soci_test auth    [catch args]   `libsql serve` with JWT auth, the token given as auth_token=
 //   soci_test tursodb [catch args]   tursodb --sync-server (npm turso): a server without describe or stored SQL
 #include <libsql/soci.hpp>
 
@@ -375,9 +376,46 @@ TEST_CASE("libsql encryption and read-only options", "[libsql][connect][encrypti
     CHECK(refused);
 }
 
+TEST_CASE("libsql auth_token", "[libsql][connect][auth]") {
+    if (mode != "auth") {
+        WARN("auth_token= is checked against the server with JWT auth (soci_test auth)");
+        return;
+    }
+    // The connection string without its token: the server refuses, as no_privilege.
+    const std::string url = connect_string.substr(0, connect_string.find(' '));
+    bool refused = false;
+    try {
+        soci::session sql(backend, url);
+        int n = 0;
+        sql << "select 1", into(n);
+    } catch (libsql_soci_error const& e) {
+        refused = true;
+        CHECK(e.get_error_category() == soci_error::no_privilege);
+        CHECK_THAT(e.what(), Catch::Contains("401"));
+    }
+    CHECK(refused);
+    CHECK_THROWS_AS(soci::session(backend, url + " auth_token=not.a.jwt") << "select 1", soci_error const&);
+}
+
+/// An Ed25519 key (PEM, for libsql serve --auth-jwt-key-file) and a token signed with it, made by Node's crypto as
+/// the remote unit tests make theirs.
+std::string make_jwt(const std::string& key_file) {
+    const std::string script =
+        "const c=require('crypto'),fs=require('fs');"
+        "const {privateKey,publicKey}=c.generateKeyPairSync('ed25519');"
+        "fs.writeFileSync(process.argv[1],publicKey.export({type:'spki',format:'pem'}));"
+        "const b=o=>Buffer.from(JSON.stringify(o)).toString('base64url');"
+        "const h=b({alg:'EdDSA',typ:'JWT'})+'.'+b({exp:Math.floor(Date.now()/1000)+3600});"
+        "console.log(h+'.'+c.sign(null,Buffer.from(h),privateKey).toString('base64url'));";
+    libsql::test::child_process node({"/usr/bin/env", "node", "-e", script, key_file}, true);
+    std::string token = node.read_line();
+    node.stop(SIGTERM, std::chrono::seconds(10));
+    return token;
+}
+
 int main(int argc, char** argv) {
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr << "usage: " << argv[0] << " local|remote|ws|replica|CONNECT-STRING [catch options]\n";
+        std::cerr << "usage: " << argv[0] << " local|remote|ws|replica|auth|tursodb|CONNECT-STRING [catch options]\n";
         return 2;
     }
     mode = argv[1];
@@ -397,6 +435,15 @@ int main(int argc, char** argv) {
         if (mode == "remote") connect_string = "http://127.0.0.1:" + port;
         else if (mode == "ws") connect_string = "ws://127.0.0.1:" + port;
         else connect_string = (dir.path / "replica.db").string() + " sync_url=http://127.0.0.1:" + port;
+    } else if (mode == "auth") {
+        const std::string key = (dir.path / "jwt_key.pem").string();
+        const std::string token = make_jwt(key);
+        if (token.empty()) {
+            std::cerr << "soci_test: node could not make a JWT\n";
+            return 1;
+        }
+        server = std::make_unique<libsql::test::libsql_server>(db, std::vector<std::string>{"--auth-jwt-key-file", key});
+        connect_string = "http://127.0.0.1:" + std::to_string(server->port()) + " auth_token=" + token;
     } else if (mode == "tursodb") {
         if (!libsql::test::tursodb_available()) {
             std::cerr << "soci_test: tursodb is not installed (scripts/setup): skipped\n";
