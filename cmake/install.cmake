@@ -21,6 +21,21 @@ install(TARGETS libsql EXPORT libsqlTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")  # the include directory: libsql's INSTALL_INTERFACE
+# The SOCI backend: libsoci_libsql.so.4.0 beside the library (where SOCI's loader finds it when the prefix is a
+# system one, or through SOCI_BACKENDS_PATH), and libsql::soci in an export set of its own, loaded by libsqlConfig.cmake
+# only when SOCI is found (component soci).
+set(libsql_with_soci OFF)
+if(TARGET libsql_soci)
+  set(libsql_with_soci ON)
+  if(NOT libsql_static)  # a shared libsql: the backend finds it beside itself
+    set_target_properties(libsql_soci PROPERTIES INSTALL_RPATH "\$ORIGIN")
+  endif()
+  install(TARGETS libsql_soci EXPORT libsqlSociTargets
+          LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT libsqlSociTargets NAMESPACE libsql:: DESTINATION "${LIBSQL_INSTALL_CMAKEDIR}"
+          FILE libsqlSociTargets.cmake)
+  install(FILES "${PROJECT_SOURCE_DIR}/cmake/FindSOCI.cmake" DESTINATION "${LIBSQL_INSTALL_CMAKEDIR}")
+endif()
 if(TARGET libsql_cli)
   if(NOT libsql_static)  # the installed command finds the installed shared library beside it
     file(RELATIVE_PATH libsql_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
@@ -87,6 +102,9 @@ else()
   set(libsql_deb_depends "libboost-json1.81.0, libcurl4, libssl3, libprotobuf-lite32")
 endif()
 string(APPEND libsql_deb_depends ", libstdc++6 (>= 12), libc6 (>= 2.34)")
+if(libsql_with_soci)
+  string(APPEND libsql_deb_depends ", libsoci-dev (>= 4.0.3), libsoci-dev (<< 4.1)")
+endif()
 if(TARGET libsql_cli)
   string(APPEND libsql_deb_depends ", libsodium23, libedit2")
 endif()

@@ -57,14 +57,32 @@ check_prefix() {
   fi
 }
 
+# The SOCI backend, when this build tree has it: installed beside the library, found as find_package(libsql
+# COMPONENTS soci), and loadable by SOCI's loader from the prefix.
+soci_built=
+compgen -G "$build/src/soci/libsoci_libsql.so*" >/dev/null && soci_built=1
+check_soci() {
+  local p=$1
+  [[ -f $p/include/libsql/soci.hpp && -f $p/lib/cmake/libsql/libsqlSociTargets.cmake ]] ||
+    fail "the SOCI backend's header or CMake targets not installed"
+  compgen -G "$p/lib/libsoci_libsql.so.4.0" >/dev/null || fail "libsoci_libsql.so.4.0 not installed"
+  local exported
+  exported=$(nm -D --defined-only "$p/lib/libsoci_libsql.so.4.0" | awk '{print $3}')
+  grep -qx factory_libsql <<<"$exported" || fail "libsoci_libsql exports no factory_libsql"
+  if grep -q '^sqlite3' <<<"$exported"; then fail "libsoci_libsql exports the engine's sqlite3* symbols"; fi
+  consumer-build/soci_consumer || fail "soci_consumer exited $?"
+  SOCI_BACKENDS_PATH=$p/lib consumer-build/soci_consumer --by-name || fail "soci_consumer --by-name exited $?"
+}
+
 # subproject: the library as part of the consumer's build; the server and the command are left out to stay quick.
-subproject=(-DLIBSQL_CONSUMER_SOURCE_DIR="$src" -DLIBSQL_BUILD_SERVER=OFF)
+subproject=(-DLIBSQL_CONSUMER_SOURCE_DIR="$src" -DLIBSQL_BUILD_SERVER=OFF -DLIBSQL_BUILD_SOCI=OFF)
 
 case $mode in
   install)
     cmake --install "$build" --prefix "$scratch/prefix" >install.log || { cat install.log; fail "cmake --install"; }
     check_prefix "$scratch/prefix"
-    consume -DLIBSQL_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$scratch/prefix"
+    consume -DLIBSQL_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$scratch/prefix" -DLIBSQL_CONSUMER_SOCI=${soci_built:+ON}
+    [[ -z $soci_built ]] || check_soci "$scratch/prefix"
     ;;
   pkgconfig)
     cmake --install "$build" --prefix "$scratch/prefix" >install.log || { cat install.log; fail "cmake --install"; }
@@ -85,7 +103,7 @@ case $mode in
     ;;
   shared)
     lib_build=$scratch/shared/lib-build
-    cmake -S "$src" -B "$lib_build" "${common[@]}" -DBUILD_SHARED_LIBS=ON -DLIBSQL_BUILD_SERVER=OFF \
+    cmake -S "$src" -B "$lib_build" "${common[@]}" -DBUILD_SHARED_LIBS=ON -DLIBSQL_BUILD_SERVER=OFF -DLIBSQL_BUILD_SOCI=OFF \
           -DLIBSQL_BUILD_TESTS=OFF -DLIBSQL_BUILD_BENCH=OFF -DLIBSQL_BUILD_EXAMPLES=OFF >lib-configure.log 2>&1 ||
       { cat lib-configure.log; fail "configuring the shared library"; }
     cmake --build "$lib_build" -j2 >lib-build.log 2>&1 || { cat lib-build.log; fail "building the shared library"; }
