@@ -43,6 +43,7 @@ std::uint64_t ws_client::connect() {
     o.subprotocols = {"hrana3", "hrana2"};
     o.headers = s_.headers;
     o.transport = s_.transport;
+    o.tls = s_.tls;
     auto fresh = std::make_unique<ws::socket>(s_.url, o, *this);
     const std::string chosen = fresh->subprotocol();
     if (chosen != "hrana3" && chosen != "hrana2") {

@@ -41,6 +41,7 @@ public:
         std::chrono::milliseconds connect_timeout{10'000};
         std::vector<std::string> headers;    ///< extra upgrade headers (x-turso-encryption-key, ...)
         libsql::transport transport = libsql::transport::remote;
+        tls_settings tls;                    ///< for wss://
     };
     explicit ws_client(settings s);
     ~ws_client() override;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "libsql/error.hpp"
+#include "remote/tls.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -23,6 +24,7 @@ struct options {
     std::size_t max_message_bytes = 256u << 20;         ///< a larger incoming message closes the socket
     std::chrono::seconds idle_timeout{120};             ///< ping at half of it; no traffic at all: dead peer
     libsql::transport transport = libsql::transport::remote;  ///< reported in errors
+    tls_settings tls;                                         ///< for wss://
 };
 
 /// Receives what arrives on a socket. Called on the socket's own thread, one call at a time.

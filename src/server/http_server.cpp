@@ -22,13 +22,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
 #include <array>
@@ -57,6 +60,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
@@ -149,6 +153,50 @@ bool peer_gone(tcp::socket& socket) noexcept {
 #endif
 }
 
+/// The TCP layer under a plain or TLS stream (its socket, its timeouts).
+template <class Stream>
+beast::tcp_stream& tcp_of(Stream& s) noexcept {
+    return beast::get_lowest_layer(s);
+}
+
+/// The server's TLS context from PEM files; throws runtime_error naming the file that cannot be used.
+std::unique_ptr<asio::ssl::context> make_tls_context(const http_server_options& o) {
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+        throw std::runtime_error("TLS needs both a certificate (--tls-cert-file) and its key (--tls-key-file)");
+    if (o.tls_cert_file.empty()) {
+        if (!o.tls_client_ca_file.empty())
+            throw std::runtime_error("--tls-client-ca-file needs TLS (--tls-cert-file and --tls-key-file)");
+        return nullptr;
+    }
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    const char* what = "";
+    const std::string* file = nullptr;
+    try {
+        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+        what = "the TLS certificate";
+        file = &o.tls_cert_file;
+        ctx->use_certificate_chain_file(o.tls_cert_file);
+        what = "the TLS key";
+        file = &o.tls_key_file;
+        ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem);
+        if (!o.tls_client_ca_file.empty()) {
+            what = "the client CA file";
+            file = &o.tls_client_ca_file;
+            ctx->load_verify_file(o.tls_client_ca_file);
+            ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+        }
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error(std::string("cannot use ") + what + " '" + *file + "': " + e.code().message());
+    }
+    // A key that does not belong to the certificate would fail every handshake: say so now.
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+        throw std::runtime_error("the TLS key '" + o.tls_key_file + "' does not match the certificate '" +
+                                 o.tls_cert_file + "'");
+    return ctx;
+}
+
 unsigned default_worker_threads() noexcept {
     // Database calls block (a writer may wait for another stream's transaction), so the pool is deliberately wider
     // than the machine: a few blocked writers must never starve the request that would unblock them.
@@ -188,6 +236,8 @@ struct http_server::impl {
     bool running = false;
     std::uint16_t bound_port = 0;
 
+    std::unique_ptr<asio::ssl::context> tls;  ///< null: plain HTTP
+
     asio::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
     asio::steady_timer sweep_timer{ioc};
@@ -198,6 +248,7 @@ struct http_server::impl {
         : svc(s), opts(std::move(o)),
           pool(opts.worker_threads == 0 ? default_worker_threads() : std::max(1u, opts.worker_threads)) {
         max_connections = opts.max_connections != 0 ? opts.max_connections : default_max_connections();
+        tls = make_tls_context(opts);
         const std::string where = opts.listen_address + ":" + std::to_string(opts.port);
         try {
             tcp::resolver resolver{ioc};
@@ -372,6 +423,19 @@ struct http_server::impl {
         res.set(http::field::retry_after, "1");
         res.keep_alive(false);
         stream.expires_after(std::chrono::seconds(1));
+        if (tls) {
+            // Said over TLS, so that the client can read it; the handshake and the write within the same second.
+            tls_stream secure{std::move(stream), *tls};
+            auto [hec] = co_await secure.async_handshake(asio::ssl::stream_base::server, nothrow_awaitable);
+            if (!hec) {
+                auto [ec, n] = co_await http::async_write(secure, res, nothrow_awaitable);
+                (void)ec;
+                (void)n;
+            }
+            beast::error_code ignored;
+            tcp_of(secure).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            co_return;
+        }
         auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
         (void)ec;
         (void)n;
@@ -397,10 +461,53 @@ struct http_server::impl {
         };
 
         beast::flat_buffer buffer;
+        if (!tls) {
+            co_await serve_http(stream, buffer, entry);
+            co_return;
+        }
+        // TLS: the first bytes must start a handshake, and the handshake must end, within the read timeout, so a
+        // client that connects and sends nothing (or trickles) holds its slot no longer than a slow HTTP client.
+        stream.expires_after(opts.read_timeout);
+        auto [dec, is_tls] = co_await beast::async_detect_ssl(stream, buffer, nothrow_awaitable);
+        if (dec) {
+            if (dec == beast::error::timeout) log(log_level::debug, "a client sent no TLS handshake in time: closed");
+            co_return;
+        }
+        if (!is_tls) {
+            // Plain HTTP sent to the TLS port: a readable refusal in clear text, then close.
+            log(log_level::debug, "a plain HTTP request on the TLS port: refused");
+            response res = make_response(11, http::status::bad_request, text_plain,
+                                         "Bad request: this server speaks TLS only; use https:// or wss://\n");
+            co_await write_and_close(stream, res);
+            beast::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            co_return;
+        }
+        tls_stream secure{std::move(stream), *tls};
+        entry.abort = [&secure] {
+            beast::error_code ignored;
+            tcp_of(secure).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            tcp_of(secure).socket().close(ignored);
+        };
+        {
+            auto [hec, used] = co_await secure.async_handshake(asio::ssl::stream_base::server, buffer.data(),
+                                                                nothrow_awaitable);
+            if (hec) {
+                log(log_level::debug, "TLS handshake failed: " + hec.message());
+                co_return;
+            }
+            buffer.consume(used);
+        }
+        co_await serve_http(secure, buffer, entry);
+    }
+
+    /// Requests on one connection (plain or TLS) until it closes or is upgraded to a WebSocket.
+    template <class Stream>
+    asio::awaitable<void> serve_http(Stream& stream, beast::flat_buffer& buffer, connection& entry) {
         for (;;) {
             http::request_parser<http::string_body> parser;
             parser.body_limit(opts.max_body_bytes);
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow_awaitable);
             (void)n;
             if (ec) {
@@ -440,13 +547,13 @@ struct http_server::impl {
             }
             if (iequals(parser.get()[http::field::expect], "100-continue")) {
                 http::response<http::empty_body> go_on{http::status::continue_, version};
-                stream.expires_after(opts.read_timeout);
+                tcp_of(stream).expires_after(opts.read_timeout);
                 auto [wec, wn] = co_await http::async_write(stream, go_on, nothrow_awaitable);
                 (void)wn;
                 if (wec) break;
             }
             if (!parser.is_done()) {
-                stream.expires_after(opts.read_timeout);
+                tcp_of(stream).expires_after(opts.read_timeout);
                 auto [bec, bn] = co_await http::async_read(stream, buffer, parser, nothrow_awaitable);
                 (void)bn;
                 if (bec == http::error::body_limit) {
@@ -490,7 +597,7 @@ struct http_server::impl {
             }
             const std::uint64_t received = req.body().size();
             const request_kind kind = kind_of(target_path(req.target()));
-            response res = co_await handle(req, stream.socket());
+            response res = co_await handle(req, tcp_of(stream).socket());
             res.keep_alive(keep_alive && !stopping);
             metrics.request_done(kind, res.result_int(), std::chrono::steady_clock::now() - started, received,
                                  res.body().size());
@@ -499,23 +606,30 @@ struct http_server::impl {
                 log(log_level::debug, method + " " + target + " " + std::to_string(res.result_int()) + " " +
                                           std::to_string(us.count()) + "us");
             }
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [wec, wn] = co_await http::async_write(stream, res, nothrow_awaitable);
             (void)wn;
             entry.busy = false;
             if (wec || !res.keep_alive()) break;
         }
+        if constexpr (std::is_same_v<Stream, tls_stream>) {
+            // close_notify, bounded: a client that never answers it does not hold the connection.
+            tcp_of(stream).expires_after(std::chrono::seconds(1));
+            auto [sec] = co_await stream.async_shutdown(nothrow_awaitable);
+            (void)sec;
+        }
         beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        tcp_of(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     /// After an early 413 the client may still be sending its body; closing at once would make the kernel answer
     /// with a reset that can destroy the 413 before the client reads it. So: half-close, then discard what arrives
     /// for a moment.
-    asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    template <class Stream>
+    asio::awaitable<void> linger(Stream& stream) {
         beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream.expires_after(std::chrono::seconds(2));
+        tcp_of(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        tcp_of(stream).expires_after(std::chrono::seconds(2));
         std::array<char, 16 * 1024> scratch{};
         for (;;) {
             auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow_awaitable);
@@ -529,9 +643,10 @@ struct http_server::impl {
                              "Request body larger than " + std::to_string(opts.max_body_bytes) + " bytes\n");
     }
 
-    asio::awaitable<void> write_and_close(beast::tcp_stream& stream, response& res) {
+    template <class Stream>
+    asio::awaitable<void> write_and_close(Stream& stream, response& res) {
         res.keep_alive(false);
-        stream.expires_after(opts.read_timeout);
+        tcp_of(stream).expires_after(opts.read_timeout);
         auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
         (void)ec;
         (void)n;
@@ -638,14 +753,15 @@ struct http_server::impl {
     /// rolls the stream back and frees it: a stalled reader cannot hold a transaction (or the write lock) longer
     /// than an idle stream could. Returns whether the connection may serve another request.
     /// sent and status: for the metrics.
-    asio::awaitable<bool> serve_cursor(beast::tcp_stream& stream, request& req, bool keep_alive, encoding enc,
+    template <class Stream>
+    asio::awaitable<bool> serve_cursor(Stream& stream, request& req, bool keep_alive, encoding enc,
                                        std::uint64_t& sent, unsigned& status) {
         constexpr std::size_t window = 64 * 1024;
         const unsigned version = req.version();
         const auto write_limit = std::max(svc.options().stream_expiry, std::chrono::milliseconds(1000));
         std::string authorization{req[http::field::authorization]};
         auto stop = std::make_shared<request_interrupt>();
-        const watch_guard watching = watch(stream.socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
+        const watch_guard watching = watch(tcp_of(stream).socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
                                            "/v3/cursor request");
         std::shared_ptr<cursor_body> body;
         response refusal;
@@ -671,7 +787,7 @@ struct http_server::impl {
             status = refusal.result_int();
             sent = refusal.body().size();
             refusal.keep_alive(keep_alive && !stopping);
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [ec, n] = co_await http::async_write(stream, refusal, nothrow_awaitable);
             (void)n;
             co_return !ec && refusal.keep_alive();
@@ -693,7 +809,7 @@ struct http_server::impl {
         head.chunked(true);
         head.keep_alive(keep_alive && !stopping);
         http::response_serializer<http::empty_body> serializer{head};
-        stream.expires_after(write_limit);
+        tcp_of(stream).expires_after(write_limit);
         bool ok = true;
         {
             auto [ec, n] = co_await http::async_write_header(stream, serializer, nothrow_awaitable);
@@ -716,7 +832,7 @@ struct http_server::impl {
             }
             if (chunk.empty()) continue;
             sent += chunk.size();
-            stream.expires_after(write_limit);
+            tcp_of(stream).expires_after(write_limit);
             const auto piece = http::make_chunk(asio::buffer(chunk));  // a named local: see the g++ 12 note
             auto [ec, n] = co_await asio::async_write(stream, piece, nothrow_awaitable);
             (void)n;
@@ -730,7 +846,7 @@ struct http_server::impl {
         }
         co_await release(body);
         if (!ok) co_return false;
-        stream.expires_after(opts.read_timeout);
+        tcp_of(stream).expires_after(opts.read_timeout);
         const auto last = http::make_chunk_last();
         auto [ec, n] = co_await asio::async_write(stream, last, nothrow_awaitable);
         (void)n;
@@ -739,7 +855,8 @@ struct http_server::impl {
 
     // ------------------------------------------------------------------------------------------------ WebSocket
     /// Takes over the connection's stream (moved into the WebSocket stream) once the upgrade is accepted.
-    asio::awaitable<void> serve_websocket(beast::tcp_stream& stream, request& req, connection& entry) {
+    template <class Stream>
+    asio::awaitable<void> serve_websocket(Stream& stream, request& req, connection& entry) {
         // As sqld: the first of hrana3-protobuf, hrana3, hrana2, hrana1 that the client offers. hrana1 is a subset
         // of hrana2.
         const std::string_view offered = req[http::field::sec_websocket_protocol];
@@ -764,8 +881,8 @@ struct http_server::impl {
             co_return;
         }
 
-        stream.expires_never();  // the websocket stream keeps its own timeouts
-        websocket::stream<beast::tcp_stream> ws{std::move(stream)};
+        tcp_of(stream).expires_never();  // the websocket stream keeps its own timeouts
+        websocket::stream<Stream> ws{std::move(stream)};
         entry.abort = [&ws] {
             beast::error_code ignored;
             beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ignored);

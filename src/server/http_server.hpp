@@ -37,6 +37,14 @@ struct http_server_options {
     std::string version = "libsql-cpp 0.1.0";             ///< the body of GET /version
     /// Where the server reports what happens (never stdout/stderr itself); none: silent. May run on any thread.
     std::function<void(log_level, std::string_view)> log;
+    /// TLS on the one port (HTTPS and WSS), as sqld's --tls-cert-file/--tls-key-file: the certificate chain and its
+    /// private key, PEM. Both empty: plain HTTP. The handshake must complete within read_timeout; a plain HTTP
+    /// request gets a 400 in clear text and the connection closes.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    /// With TLS: a PEM bundle of CAs whose certificates clients must present (mutual TLS, sqld's
+    /// --tls-client-ca-file). Empty: no client certificate asked.
+    std::string tls_client_ca_file;
     log_level log_threshold = log_level::info;            ///< messages less severe than this are not even built
 };
 

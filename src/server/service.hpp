@@ -53,6 +53,10 @@ struct service_options {
     /// open one more gets HTTP 503 {"code":"STREAM_LIMIT"} (WebSocket: a STREAM_LIMIT error response). 0: derived
     /// from the descriptor limit (RLIMIT_NOFILE), a third of it less a reserve.
     std::size_t max_streams = 0;
+    /// Open streams one token may hold at once (HTTP and WebSocket together); one more is refused with Hrana code
+    /// STREAM_LIMIT (HTTP 429). Streams count against the token that opened them: the JWT's text with
+    /// jwt_public_key set; without auth every client is the same anonymous token. 0: no limit per token.
+    std::size_t max_streams_per_token = 0;
 };
 
 /// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,

@@ -48,8 +48,12 @@ struct serve_args {
     std::string attach_dir;
     std::size_t max_response_bytes = 10 * 1024 * 1024;
     std::size_t max_streams = 0;
+    std::size_t max_streams_per_token = 0;
     std::size_t max_connections = 0;
     double read_timeout_seconds = 30;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_client_ca_file;
 };
 
 /// The names --cipher accepts.
@@ -136,6 +140,7 @@ int serve(const serve_args& args) {
     if (!args.attach_dir.empty()) service_opts.attach_dir = args.attach_dir;
     service_opts.max_response_bytes = args.max_response_bytes;
     service_opts.max_streams = args.max_streams;
+    service_opts.max_streams_per_token = args.max_streams_per_token;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
     service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
@@ -151,10 +156,13 @@ int serve(const serve_args& args) {
     http_opts.stop_on_signals = true;
     http_opts.log = log;
     http_opts.log_threshold = threshold;
+    http_opts.tls_cert_file = args.tls_cert_file;
+    http_opts.tls_key_file = args.tls_key_file;
+    http_opts.tls_client_ca_file = args.tls_client_ca_file;
     srv::http_server server{service, http_opts};
 
     const bool v6 = where.host.find(':') != std::string::npos;
-    std::cout << "listening on http://" << (v6 ? "[" + where.host + "]" : where.host) << ':' << server.port() << std::endl;
+    std::cout << "listening on " << (args.tls_cert_file.empty() ? "http://" : "https://") << (v6 ? "[" + where.host + "]" : where.host) << ':' << server.port() << std::endl;
     log(srv::log_level::info, "serving " + args.path + (service_opts.jwt_public_key ? " (JWT auth on)" : " (no auth)"));
     server.run();
     return 0;
@@ -320,6 +328,10 @@ int main(int argc, char** argv) {
                           "Open streams (interactive transactions, HTTP and WebSocket) kept at most; more get HTTP 503 "
                           "STREAM_LIMIT until some close or expire (0: a third of the descriptor limit)")
         ->capture_default_str();
+    serve_cmd->add_option("--max-streams-per-token", args.max_streams_per_token,
+                          "Open streams one token (JWT) may hold at once; more get HTTP 429 STREAM_LIMIT (without "
+                          "--auth-jwt-key-file all clients share one count). 0: no limit per token")
+        ->capture_default_str();
     serve_cmd->add_option("--max-connections", args.max_connections,
                           "Open HTTP/WebSocket connections at most; more are answered 503 and closed at once (0: a "
                           "third of the descriptor limit)")
@@ -329,6 +341,15 @@ int main(int argc, char** argv) {
                           "client cannot extend), and the idle time allowed between keep-alive requests")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    serve_cmd->add_option("--tls-cert-file", args.tls_cert_file,
+                          "TLS: the server's certificate chain (PEM). With --tls-key-file the port speaks HTTPS and WSS "
+                          "only, and the line printed says https://")
+        ->check(CLI::ExistingFile);
+    serve_cmd->add_option("--tls-key-file", args.tls_key_file, "TLS: the private key of --tls-cert-file (PEM)")
+        ->check(CLI::ExistingFile);
+    serve_cmd->add_option("--tls-client-ca-file", args.tls_client_ca_file,
+                          "TLS: clients must present a certificate signed by one of these CAs (PEM; mutual TLS)")
+        ->check(CLI::ExistingFile);
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
