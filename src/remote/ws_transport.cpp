@@ -227,7 +227,12 @@ private:
                 done = true;
             });
         };
-        resolver.async_resolve(url_.host, url_.port, [&](beast::error_code ec, const tcp::resolver::results_type& eps) {
+        // *.localhost is the loopback (RFC 6761), as curl resolves it for the HTTP transport: a server with
+        // namespaces (ns.localhost) is reachable the same way over both. The Host header keeps the full name.
+        std::string lookup = url_.host;
+        if (lookup.size() > 10 && beast::iequals(std::string_view(lookup).substr(lookup.size() - 10), ".localhost"))
+            lookup = "localhost";
+        resolver.async_resolve(lookup, url_.port, [&](beast::error_code ec, const tcp::resolver::results_type& eps) {
             if (ec) return fail(ec, "resolving " + url_.host);
             lowest.expires_after(opts_.connect_timeout);
             lowest.async_connect(eps, [&](beast::error_code cec, const tcp::endpoint&) {

@@ -6,6 +6,7 @@
 #include "server/http_server.hpp"
 
 #include "server/metrics.hpp"
+#include "server/namespaces.hpp"
 
 // g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code (a middle-end warning that ignores the
 // system-header rule); it is about Asio, not this file.
@@ -45,6 +46,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <poll.h>
@@ -225,7 +227,8 @@ struct http_server::impl {
     };
 
     // Declared before io_context: coroutine frames destroyed with the io_context still find these alive.
-    service& svc;
+    std::unique_ptr<namespaces> owned;  ///< the registry of one service (http_server(service&, ...))
+    namespaces& ns;
     http_server_options opts;
     std::map<std::uint64_t, connection> connections;
     std::uint64_t next_connection_id = 0;
@@ -240,27 +243,34 @@ struct http_server::impl {
 
     asio::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
+    tcp::acceptor admin_acceptor{ioc};
+    std::uint16_t bound_admin_port = 0;
     asio::steady_timer sweep_timer{ioc};
     asio::signal_set signals{ioc};
     asio::thread_pool pool;
 
-    impl(service& s, http_server_options o)
-        : svc(s), opts(std::move(o)),
+    impl(std::unique_ptr<namespaces> single, namespaces& registry, http_server_options o)
+        : owned(std::move(single)), ns(registry), opts(std::move(o)),
           pool(opts.worker_threads == 0 ? default_worker_threads() : std::max(1u, opts.worker_threads)) {
         max_connections = opts.max_connections != 0 ? opts.max_connections : default_max_connections();
         tls = make_tls_context(opts);
-        const std::string where = opts.listen_address + ":" + std::to_string(opts.port);
+        bound_port = listen(acceptor, opts.listen_address, opts.port);
+        if (opts.admin_listen_address) bound_admin_port = listen(admin_acceptor, *opts.admin_listen_address, opts.admin_port);
+    }
+
+    std::uint16_t listen(tcp::acceptor& a, const std::string& address, std::uint16_t port) {
+        const std::string where = address + ":" + std::to_string(port);
         try {
             tcp::resolver resolver{ioc};
-            const auto endpoints = resolver.resolve(opts.listen_address, std::to_string(opts.port),
+            const auto endpoints = resolver.resolve(address, std::to_string(port),
                                                     tcp::resolver::passive | tcp::resolver::numeric_service);
             if (endpoints.empty()) throw std::runtime_error("cannot resolve " + where);
             const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-            acceptor.open(endpoint.protocol());
-            acceptor.set_option(asio::socket_base::reuse_address(true));
-            acceptor.bind(endpoint);
-            acceptor.listen(asio::socket_base::max_listen_connections);
-            bound_port = acceptor.local_endpoint().port();
+            a.open(endpoint.protocol());
+            a.set_option(asio::socket_base::reuse_address(true));
+            a.bind(endpoint);
+            a.listen(asio::socket_base::max_listen_connections);
+            return a.local_endpoint().port();
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error("cannot listen on " + where + ": " + e.code().message());
         }
@@ -407,6 +417,112 @@ struct http_server::impl {
             refusal_logged = false;
             spawn(serve_connection(std::move(socket)), "connection");
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------ admin
+    asio::awaitable<void> admin_accept_loop() {
+        while (!stopping) {
+            auto [ec, socket] = co_await admin_acceptor.async_accept(nothrow_awaitable);
+            if (ec) {
+                if (stopping || ec == asio::error::operation_aborted) co_return;
+                log(log_level::warn, "admin accept failed: " + ec.message());
+                continue;
+            }
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            spawn(serve_admin(std::move(socket)), "admin connection");
+        }
+    }
+
+    /// sqld's admin API, the namespace part: POST /v1/namespaces/{ns}/create (an optional JSON body, whose
+    /// options are not used), POST /v1/namespaces/{from}/fork/{to}, DELETE /v1/namespaces/{ns}.
+    asio::awaitable<void> serve_admin(tcp::socket socket) {
+        beast::tcp_stream stream{std::move(socket)};
+        const std::uint64_t id = next_connection_id++;
+        connection& entry = connections[id];
+        const registration registered{this, id};
+        entry.abort = [&stream] {
+            beast::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            stream.socket().close(ignored);
+        };
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(1024 * 1024);
+            tcp_of(stream).expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow_awaitable);
+            (void)n;
+            if (ec) break;
+            entry.busy = true;
+            request req = parser.release();
+            const bool keep_alive = req.keep_alive();
+            response res;
+            try {
+                auto work = [this, method = req.method(), path = std::string(target_path(req.target()))] {
+                    return admin(method, path);
+                };
+                http_reply reply = co_await on_pool(std::move(work));
+                res = make_response(req.version(), http::int_to_status(static_cast<unsigned>(reply.status)),
+                                    reply.body.empty() ? std::string_view{} : std::string_view(reply.content_type),
+                                    std::move(reply.body));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("admin request failed: ") + e.what());
+                res = make_response(req.version(), http::status::internal_server_error, "application/json",
+                                    R"({"error":"internal error"})");
+            }
+            res.keep_alive(keep_alive && !stopping);
+            tcp_of(stream).expires_after(opts.read_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, nothrow_awaitable);
+            (void)wn;
+            entry.busy = false;
+            if (wec || !res.keep_alive()) break;
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    /// Routes one admin request (on the pool: creating a namespace opens its database).
+    http_reply admin(http::verb method, const std::string& path) {
+        auto json = [](int status, std::string body) {
+            http_reply r;
+            r.status = status;
+            r.body = std::move(body);
+            return r;
+        };
+        constexpr std::string_view prefix = "/v1/namespaces/";
+        if (!std::string_view(path).starts_with(prefix)) {
+            if (path == "/" && method == http::verb::get) return json(200, R"({"service":"libsql serve admin API"})");
+            return json(404, R"({"error":"not found"})");
+        }
+        std::vector<std::string_view> parts;
+        std::string_view rest = std::string_view(path).substr(prefix.size());
+        while (true) {
+            const auto slash = rest.find('/');
+            parts.push_back(rest.substr(0, slash));
+            if (slash == std::string_view::npos) break;
+            rest.remove_prefix(slash + 1);
+        }
+        if (parts.size() == 1) {
+            if (method != http::verb::delete_) return json(405, R"({"error":"method not allowed: DELETE"})");
+            auto r = ns.destroy(parts[0]);
+            if (r.status == 200) log(log_level::info, "namespace " + std::string(parts[0]) + " deleted");
+            return r;
+        }
+        if (parts.size() == 2 && parts[1] == "create") {
+            if (method != http::verb::post) return json(405, R"({"error":"method not allowed: POST"})");
+            auto r = ns.create(parts[0]);
+            if (r.status == 200) log(log_level::info, "namespace " + std::string(parts[0]) + " created");
+            return r;
+        }
+        if (parts.size() == 3 && parts[1] == "fork") {
+            if (method != http::verb::post) return json(405, R"({"error":"method not allowed: POST"})");
+            auto r = ns.fork(parts[0], parts[2]);
+            if (r.status == 200)
+                log(log_level::info, "namespace " + std::string(parts[0]) + " forked to " + std::string(parts[2]));
+            return r;
+        }
+        return json(404, R"({"error":"not found"})");
     }
 
     /// Past max_connections: 503 with Retry-After, written within a second, and the socket closed. The request is
@@ -638,6 +754,15 @@ struct http_server::impl {
         }
     }
 
+    /// The service of the request's namespace (namespaces.hpp), or the response that refuses the request.
+    std::variant<std::shared_ptr<service>, response> target_of(const request& req) {
+        auto r = ns.resolve(req[http::field::host], req["x-namespace"]);
+        if (auto* s = std::get_if<std::shared_ptr<service>>(&r)) return std::move(*s);
+        auto& reply = std::get<http_reply>(r);
+        return make_response(req.version(), http::int_to_status(static_cast<unsigned>(reply.status)), reply.content_type,
+                             std::move(reply.body));
+    }
+
     response too_large(unsigned version) const {
         return make_response(version, http::status::payload_too_large, text_plain,
                              "Request body larger than " + std::to_string(opts.max_body_bytes) + " bytes\n");
@@ -665,11 +790,15 @@ struct http_server::impl {
 
         if (path == "/metrics") {
             if (method != http::verb::get) co_return method_not_allowed("GET");
+            // With namespaces: streams and checkpoints summed over them; the replication gauges show the largest
+            // generation and index among them (one series, no namespace label).
             service_gauges g;
-            g.open_streams = svc.open_streams();
-            g.replication_generation = svc.replication_generation();
-            g.replication_index = svc.replication_index();
-            g.checkpoints = svc.checkpoints();
+            ns.for_each([&g](service& s) {
+                g.open_streams += s.open_streams();
+                g.checkpoints += s.checkpoints();
+                g.replication_generation = std::max(g.replication_generation, s.replication_generation());
+                g.replication_index = std::max(g.replication_index, s.replication_index());
+            });
             co_return make_response(version, http::status::ok, "text/plain; version=0.0.4", metrics.render(g));
         }
         if (path == "/health") {
@@ -699,13 +828,16 @@ struct http_server::impl {
             if (!numbers || numbers->size() != (info ? 0U : export_db ? 1U : 3U))
                 co_return make_response(version, http::status::bad_request, "application/json",
                                         R"({"error":"expected /info, /export/{generation} or /sync/{generation}/{start}/{end}"})");
+            auto target = target_of(req);
+            if (auto* refused = std::get_if<response>(&target)) co_return std::move(*refused);
             std::string authorization{req[http::field::authorization]};
             http_reply reply;
             try {
-                auto work = [this, info, export_db, n = *numbers, auth = std::move(authorization)]() -> http_reply {
-                    if (info) return svc.replication_info(auth);
-                    if (export_db) return svc.replication_export(n[0], auth);
-                    return svc.replication_frames(n[0], n[1], n[2], auth);
+                auto work = [svc = std::get<std::shared_ptr<service>>(std::move(target)), info, export_db, n = *numbers,
+                             auth = std::move(authorization)]() -> http_reply {
+                    if (info) return svc->replication_info(auth);
+                    if (export_db) return svc->replication_export(n[0], auth);
+                    return svc->replication_frames(n[0], n[1], n[2], auth);
                 };
                 reply = co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
@@ -724,6 +856,8 @@ struct http_server::impl {
         if (method != http::verb::post) co_return method_not_allowed("POST");
 
         const int hrana_version = path == "/v2/pipeline" ? 2 : 3;
+        auto target = target_of(req);
+        if (auto* refused = std::get_if<response>(&target)) co_return std::move(*refused);
         std::string authorization{req[http::field::authorization]};
         http_reply reply;
         try {
@@ -732,10 +866,10 @@ struct http_server::impl {
             auto stop = std::make_shared<request_interrupt>();
             const watch_guard watching = watch(socket, [stop] { stop->interrupt(); }, opts.max_request_duration,
                                                std::string(path) + " request");
-            auto work = [this, pipeline, hrana_version, stop, enc, body = std::move(req.body()),
-                         auth = std::move(authorization)]() -> http_reply {
-                return pipeline ? svc.pipeline(hrana_version, body, auth, stop.get(), enc)
-                                : svc.cursor(body, auth, stop.get(), enc);
+            auto work = [svc = std::get<std::shared_ptr<service>>(std::move(target)), pipeline, hrana_version, stop, enc,
+                         body = std::move(req.body()), auth = std::move(authorization)]() -> http_reply {
+                return pipeline ? svc->pipeline(hrana_version, body, auth, stop.get(), enc)
+                                : svc->cursor(body, auth, stop.get(), enc);
             };
             reply = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
@@ -758,7 +892,18 @@ struct http_server::impl {
                                        std::uint64_t& sent, unsigned& status) {
         constexpr std::size_t window = 64 * 1024;
         const unsigned version = req.version();
-        const auto write_limit = std::max(svc.options().stream_expiry, std::chrono::milliseconds(1000));
+        auto target = target_of(req);
+        if (auto* refused = std::get_if<response>(&target)) {
+            status = refused->result_int();
+            sent = refused->body().size();
+            refused->keep_alive(keep_alive && !stopping);
+            tcp_of(stream).expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_write(stream, *refused, nothrow_awaitable);
+            (void)n;
+            co_return !ec && refused->keep_alive();
+        }
+        std::shared_ptr<service> svc = std::get<std::shared_ptr<service>>(std::move(target));
+        const auto write_limit = std::max(svc->options().stream_expiry, std::chrono::milliseconds(1000));
         std::string authorization{req[http::field::authorization]};
         auto stop = std::make_shared<request_interrupt>();
         const watch_guard watching = watch(tcp_of(stream).socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
@@ -766,8 +911,8 @@ struct http_server::impl {
         std::shared_ptr<cursor_body> body;
         response refusal;
         try {
-            auto work = [this, stop, enc, text = std::move(req.body()), auth = std::move(authorization)]() {
-                return svc.open_cursor(text, auth, stop.get(), enc);
+            auto work = [svc, stop, enc, text = std::move(req.body()), auth = std::move(authorization)]() {
+                return svc->open_cursor(text, auth, stop.get(), enc);
             };
             auto opened = co_await on_pool(std::move(work));
             if (opened.body) {
@@ -859,6 +1004,12 @@ struct http_server::impl {
     asio::awaitable<void> serve_websocket(Stream& stream, request& req, connection& entry) {
         // As sqld: the first of hrana3-protobuf, hrana3, hrana2, hrana1 that the client offers. hrana1 is a subset
         // of hrana2.
+        auto target = target_of(req);
+        if (auto* refused = std::get_if<response>(&target)) {
+            co_await write_and_close(stream, *refused);
+            co_return;
+        }
+        std::shared_ptr<service> svc = std::get<std::shared_ptr<service>>(std::move(target));
         const std::string_view offered = req[http::field::sec_websocket_protocol];
         int hrana_version = 2;
         auto enc = encoding::json;
@@ -905,7 +1056,7 @@ struct http_server::impl {
 
         std::unique_ptr<ws_session> session;
         try {
-            auto work = [this, hrana_version, enc] { return svc.open_ws(hrana_version, enc); };
+            auto work = [svc, hrana_version, enc] { return svc->open_ws(hrana_version, enc); };
             session = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
             log(log_level::error, std::string("cannot open websocket session: ") + e.what());
@@ -1005,7 +1156,7 @@ struct http_server::impl {
             auto [ec] = co_await sweep_timer.async_wait(nothrow_awaitable);
             if (ec || stopping) co_return;
             try {
-                auto work = [this] { svc.sweep_expired(); };
+                auto work = [this] { ns.for_each([](service& s) { s.sweep_expired(); }); };
                 co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
                 log(log_level::error, std::string("sweeping expired streams: ") + e.what());
@@ -1028,6 +1179,7 @@ struct http_server::impl {
         stopping = true;
         beast::error_code ignored;
         acceptor.close(ignored);
+        admin_acceptor.close(ignored);
         sweep_timer.cancel();
         spawn(drain(), "stop");
     }
@@ -1054,7 +1206,7 @@ struct http_server::impl {
                                          " connection(s) still busy: interrupting their running statements");
             }
             // Directly, not on the pool: every worker may be stuck in a statement.
-            if (interrupting) svc.interrupt_running();
+            if (interrupting) ns.for_each([](service& s) { s.interrupt_running(); });
             tick.expires_after(std::chrono::milliseconds(10));
             co_await tick.async_wait(nothrow_awaitable);
         }
@@ -1064,9 +1216,9 @@ struct http_server::impl {
                 if (c.abort) c.abort();
             }
         }
-        svc.interrupt_running();  // whatever still runs on the pool (past the drain timeout) stops
+        ns.for_each([](service& s) { s.interrupt_running(); });  // whatever still runs on the pool stops
         try {
-            auto work = [this] { svc.shutdown(); };
+            auto work = [this] { ns.for_each([](service& s) { s.shutdown(); }); };
             co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
             log(log_level::error, std::string("service shutdown: ") + e.what());
@@ -1086,6 +1238,7 @@ struct http_server::impl {
             spawn(signal_loop(), "signals");
         }
         spawn(accept_loop(), "accept");
+        if (admin_acceptor.is_open()) spawn(admin_accept_loop(), "admin accept");
         spawn(sweep_loop(), "sweep");
         ioc.run();
         // Work still queued on the pool (a request past the drain timeout) finishes before run() returns.
@@ -1093,12 +1246,20 @@ struct http_server::impl {
     }
 };
 
-http_server::http_server(service& svc, http_server_options options)
-    : impl_(std::make_unique<impl>(svc, std::move(options))) {}
+http_server::http_server(service& svc, http_server_options options) {
+    auto single = std::make_unique<namespaces>(svc);
+    namespaces& registry = *single;
+    impl_ = std::make_unique<impl>(std::move(single), registry, std::move(options));
+}
+
+http_server::http_server(namespaces& registry, http_server_options options)
+    : impl_(std::make_unique<impl>(nullptr, registry, std::move(options))) {}
 
 http_server::~http_server() = default;
 
 std::uint16_t http_server::port() const noexcept { return impl_->bound_port; }
+
+std::uint16_t http_server::admin_port() const noexcept { return impl_->bound_admin_port; }
 
 void http_server::run() { impl_->run(); }
 

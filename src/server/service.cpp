@@ -795,12 +795,77 @@ private:
     /// Prepares with a current schema: when preparing fails with SQLITE_ERROR (a schema changed by another process
     /// can make it fail, and SQLite retries only some errors itself), reloads the schema and tries once more.
     libsql::statement prepare_current(const std::string& sql) {
+        if (c_->opts.attach_namespace) {
+            if (auto rewritten = namespace_attach(sql)) {
+                struct clear {
+                    guard_state& g;
+                    ~clear() { g.namespace_attach.clear(); }
+                } clearing{*p_.guard};
+                p_.guard->namespace_attach = rewritten->second;
+                return p_.conn.prepare(rewritten->first);
+            }
+        }
         try {
             return p_.conn.prepare(sql);
         } catch (const libsql::error& e) {
             if (e.code() != 1 /* SQLITE_ERROR */ || !reload_schema()) throw;
         }
         return p_.conn.prepare(sql);
+    }
+
+    /// `ATTACH [DATABASE] 'ns' AS alias` (the name quoted or not) naming an existing namespace becomes, as in sqld,
+    /// `ATTACH DATABASE 'file:<its file>?mode=ro' AS "alias"`; returns that SQL and the URI the authorizer is to let
+    /// through. Anything else (files, unknown namespaces) is left to the authorizer, which refuses it.
+    [[nodiscard]] std::optional<std::pair<std::string, std::string>> namespace_attach(std::string_view sql) const {
+        std::size_t i = 0;
+        auto skip_space = [&] {
+            while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) ++i;
+        };
+        auto word = [&]() -> std::string_view {
+            skip_space();
+            const std::size_t start = i;
+            while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) != 0 || sql[i] == '_' || sql[i] == '-')) ++i;
+            return sql.substr(start, i - start);
+        };
+        auto name = [&]() -> std::optional<std::string_view> {
+            skip_space();
+            if (i < sql.size() && (sql[i] == '\'' || sql[i] == '"' || sql[i] == '`')) {
+                const char q = sql[i++];
+                const std::size_t start = i;
+                while (i < sql.size() && sql[i] != q) ++i;
+                if (i >= sql.size()) return std::nullopt;
+                return sql.substr(start, i++ - start);
+            }
+            auto w = word();
+            if (w.empty()) return std::nullopt;
+            return w;
+        };
+        if (!iequal(word(), "attach")) return std::nullopt;
+        const std::size_t after_attach = i;
+        if (!iequal(word(), "database")) i = after_attach;
+        const auto ns = name();
+        if (!ns || !iequal(word(), "as")) return std::nullopt;
+        const auto alias = name();
+        skip_space();
+        if (i < sql.size() && sql[i] == ';') ++i;
+        skip_space();
+        if (!alias || i != sql.size() || alias->find('"') != std::string_view::npos) return std::nullopt;
+        const auto path = c_->opts.attach_namespace(*ns);
+        if (!path) return std::nullopt;
+        std::string uri = "file:";
+        static constexpr char hex[] = "0123456789ABCDEF";
+        for (const char ch : std::filesystem::absolute(*path).string()) {
+            const auto u = static_cast<unsigned char>(ch);
+            if (std::isalnum(u) != 0 || ch == '/' || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+                uri += ch;
+            } else {
+                uri += '%';
+                uri += hex[u >> 4];
+                uri += hex[u & 15];
+            }
+        }
+        uri += "?mode=ro";
+        return std::make_pair("ATTACH DATABASE '" + uri + "' AS \"" + std::string(*alias) + "\"", uri);
     }
 
     /// Reloads the connection's schema if a schema change was committed through the service since it last looked.
@@ -1792,6 +1857,11 @@ std::uint64_t service::replication_index() const noexcept {
     } catch (...) {
         return 0;
     }
+}
+
+void service::copy_to(const std::string& path) {
+    auto conn = impl_->c->db.connect();  // the server's own connection: no client policy applies
+    conn.execute("VACUUM INTO ?", path);
 }
 
 std::uint64_t service::checkpoints() const noexcept { return impl_->c->checkpoints.load(std::memory_order_relaxed); }

@@ -57,6 +57,9 @@ struct service_options {
     /// STREAM_LIMIT (HTTP 429). Streams count against the token that opened them: the JWT's text with
     /// jwt_public_key set; without auth every client is the same anonymous token. 0: no limit per token.
     std::size_t max_streams_per_token = 0;
+    /// Namespaces (namespaces.hpp): the database file of another namespace, for `ATTACH 'ns' AS alias` (as sqld:
+    /// attached read-only); nothing when it does not exist. Empty: ATTACH of namespaces is not recognised.
+    std::function<std::optional<std::string>(std::string_view)> attach_namespace;
 };
 
 /// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,
@@ -188,6 +191,9 @@ public:
     void shutdown();
 
     [[nodiscard]] const service_options& options() const noexcept;
+
+    /// Writes a consistent copy of the database to path (VACUUM INTO; the file must not exist): forking a namespace.
+    void copy_to(const std::string& path);
 
 private:
     struct impl;
