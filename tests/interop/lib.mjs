@@ -70,6 +70,7 @@ export function startServer(dbPath, extraArgs = []) {
           proc,
           exited,
           stderr: () => err,
+          stdout: () => out,
           async stop(signal = "SIGTERM") {
             if (proc.exitCode !== null || proc.signalCode !== null) return exited;
             proc.kill(signal);
