@@ -248,6 +248,34 @@ TEST_F(server_namespaces, attach_of_another_namespace_is_read_only_and_files_sta
     EXPECT_FALSE(fs::exists(fs::path(folder()) / "dbs" / "default" / "nope"));
 }
 
+TEST_F(server_namespaces, embedded_replicas_follow_their_own_namespace) {
+    ns_server s(folder());
+    ASSERT_EQ(admin_call(s, "POST", "/v1/namespaces/ns1/create").status, 200);
+    libsql::database primary(s.url("ns1"), quick());
+    auto p = primary.connect();
+    p.execute("CREATE TABLE t(x)");
+    p.execute("INSERT INTO t VALUES (1), (2)");
+    // Our replica: /info, /export, /sync of ns1 (chosen by the sync URL's host), reads local, writes go to ns1.
+    libsql::connect_options o = quick();
+    o.sync_url = s.url("ns1");
+    libsql::database replica(dir.file("ns1-replica.db"), o);
+    (void)replica.sync();
+    auto r = replica.connect();
+    EXPECT_EQ(r.query_value<std::int64_t>("SELECT sum(x) FROM t"), 3);
+    p.execute("INSERT INTO t VALUES (3)");
+    (void)replica.sync();
+    EXPECT_EQ(r.query_value<std::int64_t>("SELECT sum(x) FROM t"), 6);
+    r.execute("INSERT INTO t VALUES (4)");  // through ns1's pipeline, read back after its sync
+    EXPECT_EQ(r.query_value<std::int64_t>("SELECT sum(x) FROM t"), 10);
+    EXPECT_EQ(p.query_value<std::int64_t>("SELECT sum(x) FROM t"), 10);
+    // A replica of the default namespace has none of it.
+    libsql::connect_options d = quick();
+    d.sync_url = s.plain();
+    libsql::database other(dir.file("default-replica.db"), d);
+    (void)other.sync();
+    EXPECT_EQ(other.connect().query_value<std::int64_t>("SELECT count(*) FROM sqlite_schema WHERE name = 't'"), 0);
+}
+
 TEST_F(server_namespaces, auth_applies_to_every_namespace) {
     temp_dir keys("server-ns-keys");
     const std::string gen = "node -e \"const c=require('crypto');const {publicKey}=c.generateKeyPairSync('ed25519');"
