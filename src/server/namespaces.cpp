@@ -84,6 +84,7 @@ std::shared_ptr<service> namespaces::open_namespace(const std::string& name) {
     service_options o = opts_.base;
     o.path = (fs::path(folder) / "data").string();
     o.attach_namespace = [this](std::string_view other) { return database_path(other); };
+    o.namespace_name = name;
     if (opts_.base.log) o.log = [log = opts_.base.log, name](std::string_view m) { log("namespace " + name + ": " + std::string(m)); };
     // When the last user of a deleted namespace lets go, the service closes its files and the folder goes.
     auto removed = std::make_shared<std::atomic<bool>>(false);

@@ -852,6 +852,11 @@ private:
         if (!alias || i != sql.size() || alias->find('"') != std::string_view::npos) return std::nullopt;
         const auto path = c_->opts.attach_namespace(*ns);
         if (!path) return std::nullopt;
+        // Only where the token may read (the stream's token: owner_, the JWT with auth on).
+        if (c_->opts.jwt_public_key &&
+            detail::verify_jwt(owner_, *c_->opts.jwt_public_key, std::chrono::system_clock::now(), *ns).granted ==
+                access::denied)
+            fail("SQLITE_AUTH", "ATTACH of namespace `" + std::string(*ns) + "` refused: this token may not read it");
         std::string uri = "file:";
         static constexpr char hex[] = "0123456789ABCDEF";
         for (const char ch : std::filesystem::absolute(*path).string()) {
@@ -1175,7 +1180,7 @@ struct service::impl {
                 tokens.erase(it);
             }
         }
-        auto r = detail::verify_jwt(token, *c->opts.jwt_public_key);
+        auto r = detail::verify_jwt(token, *c->opts.jwt_public_key, std::chrono::system_clock::now(), c->opts.namespace_name);
         if (r.granted != access::denied) {
             std::lock_guard lk(tokens_m);
             if (tokens.size() >= max_cached_tokens) tokens.clear();
@@ -1349,7 +1354,8 @@ public:
 
 private:
     void on_hello(const hrana::ws_hello& h, std::vector<std::string>& out) {
-        const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key)
+        const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key,
+                                                                    std::chrono::system_clock::now(), c_->opts.namespace_name)
                                                 : detail::jwt_check{access::full, {}, {}};
         if (r.granted == access::denied) {
             write(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out);

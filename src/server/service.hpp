@@ -60,6 +60,9 @@ struct service_options {
     /// Namespaces (namespaces.hpp): the database file of another namespace, for `ATTACH 'ns' AS alias` (as sqld:
     /// attached read-only); nothing when it does not exist. Empty: ATTACH of namespaces is not recognised.
     std::function<std::optional<std::string>(std::string_view)> attach_namespace;
+    /// Namespaces: this database's namespace name. JWTs are then checked for it (sqld's "p" and "id" claims,
+    /// auth.hpp), and `ATTACH 'other'` needs a token that may read other.
+    std::optional<std::string> namespace_name;
 };
 
 /// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,

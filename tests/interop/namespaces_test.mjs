@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import dns from "node:dns";
 import path from "node:path";
-import { loadClient, runChecks, startServer, tempDir } from "./lib.mjs";
+import { loadClient, makeKeys, runChecks, signJwt, startServer, tempDir } from "./lib.mjs";
 
 const lookup = dns.lookup;
 dns.lookup = (host, options, callback) => {
@@ -36,7 +36,53 @@ const url = (ns, scheme) => `${scheme}://${ns}.localhost:${server.port}`;
 const clients = [];
 const open = (u) => { const c = createClient({ url: u }); clients.push(c); return c; };
 
+// A second server with JWT auth, for sqld's namespace-scoped tokens ("id" and "p" claims).
+const keys = makeKeys(dir);
+const authed = await startServer(path.join(dir, "srv-auth"), [
+  "--enable-namespaces", "--admin-listen-addr", "127.0.0.1:0", "--auth-jwt-key-file", keys.keyFile,
+]);
+const authedAdmin = await (async () => {
+  for (let i = 0; i < 100; i++) {
+    const m = /admin listening on http:\/\/[^\s]+:(\d+)\n/.exec(authed.stdout());
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("no admin line");
+})();
+const authedUrl = (ns, scheme) => `${scheme}://${ns}.localhost:${authed.port}`;
+const anyNs = signJwt(keys.privateKey, {});
+const onlyA = signJwt(keys.privateKey, { id: "a" });
+const scoped = signJwt(keys.privateKey, { p: { rw: { ns: ["a"] }, ro: { ns: ["b"] } } });
+const openAs = (u, authToken) => { const c = createClient({ url: u, authToken }); clients.push(c); return c; };
+
 await runChecks("namespaces", [
+  ["JWTs scoped to namespaces: legacy tokens, \"id\" and \"p\" (sqld's claims)", async () => {
+    for (const ns of ["a", "b"]) {
+      const r = await fetch(`http://127.0.0.1:${authedAdmin}/v1/namespaces/${ns}/create`, { method: "POST", body: "{}" });
+      assert.equal(r.status, 200);
+    }
+    for (const scheme of ["http", "ws"]) {
+      // A token without scope claims: every namespace, as before namespaces.
+      await openAs(authedUrl("b", scheme), anyNs).execute(`CREATE TABLE IF NOT EXISTS t_${scheme}(x)`);
+      await openAs(authedUrl("b", scheme), anyNs).execute(`INSERT INTO t_${scheme} VALUES (1)`);
+      // "id": that namespace only.
+      await openAs(authedUrl("a", scheme), onlyA).execute("SELECT 1");
+      await assert.rejects(openAs(authedUrl("b", scheme), onlyA).execute("SELECT 1"));
+      // "p": rw on a, ro on b, nothing on default.
+      await openAs(authedUrl("a", scheme), scoped).execute(`CREATE TABLE IF NOT EXISTS t_${scheme}(x)`);
+      const rows = await openAs(authedUrl("b", scheme), scoped).execute(`SELECT count(*) AS n FROM t_${scheme}`);
+      assert.equal(Number(rows.rows[0].n), 1);
+      await assert.rejects(openAs(authedUrl("b", scheme), scoped).execute(`INSERT INTO t_${scheme} VALUES (2)`),
+        (e) => /SQLITE_AUTH|read-only/i.test(`${e.code} ${e.message}`));
+      await assert.rejects(openAs(authed.httpUrl, scoped).execute("SELECT 1"));
+    }
+  }],
+  ["ATTACH of a namespace only where the token may read it", async () => {
+    const rs = await openAs(authedUrl("a", "http"), scoped).batch(["ATTACH 'b' AS bb", "SELECT count(*) AS n FROM bb.t_http"], "write");
+    assert.equal(Number(rs[1].rows[0].n), 1);
+    await assert.rejects(openAs(authedUrl("a", "http"), onlyA).batch(["ATTACH 'b' AS bb", "SELECT 1"], "write"),
+      (e) => { console.log(`     (${String(e.message).slice(0, 140)})`); return /may not read/.test(String(e.message)); });
+  }],
   ["admin: create ns1 and ns2 (200), again (400 already exists), a bad name (400)", async () => {
     assert.equal((await admin("POST", "/v1/namespaces/ns1/create")).status, 200);
     assert.equal((await admin("POST", "/v1/namespaces/ns2/create")).status, 200);
@@ -84,4 +130,5 @@ await runChecks("namespaces", [
   for (const c of clients) c.close();
   const { code } = await server.stop();
   assert.equal(code, 0);
+  assert.equal((await authed.stop()).code, 0);
 });
