@@ -123,7 +123,8 @@ http_reply namespaces::create(std::string_view name) {
     if (!enabled_) return error_reply(404, "namespaces are not enabled on this server (--enable-namespaces)");
     if (!valid_name(name)) return error_reply(400, "Invalid namespace");
     std::lock_guard lk(m_);
-    if (live_.find(name) != live_.end()) return error_reply(400, "Namespace `" + std::string(name) + "` already exists");
+    if (live_.find(name) != live_.end() || forking_.count(std::string(name)) != 0)
+        return error_reply(400, "Namespace `" + std::string(name) + "` already exists");
     {
         std::lock_guard dk(doomed_->m);
         if (doomed_->names.count(name) != 0)
@@ -141,30 +142,40 @@ http_reply namespaces::fork(std::string_view from, std::string_view to) {
     if (!enabled_) return error_reply(404, "namespaces are not enabled on this server (--enable-namespaces)");
     if (!valid_name(from) || !valid_name(to)) return error_reply(400, "Invalid namespace");
     std::shared_ptr<service> source;
+    const std::string target(to);
     {
         std::lock_guard lk(m_);
         const auto it = live_.find(from);
         if (it == live_.end()) return error_reply(404, "Namespace `" + std::string(from) + "` doesn't exist");
-        if (live_.find(to) != live_.end()) return error_reply(400, "Namespace `" + std::string(to) + "` already exists");
+        if (live_.find(to) != live_.end() || forking_.count(target) != 0)
+            return error_reply(400, "Namespace `" + target + "` already exists");
+        {
+            std::lock_guard dk(doomed_->m);
+            if (doomed_->names.count(to) != 0)
+                return error_reply(400, "Namespace `" + target + "` is still being deleted: retry shortly");
+        }
         source = it->second;
+        forking_.insert(target);  // the name is taken while the copy runs, without holding the registry
     }
-    std::lock_guard lk(m_);  // one fork or create at a time: `to` cannot appear meanwhile
-    if (live_.find(to) != live_.end()) return error_reply(400, "Namespace `" + std::string(to) + "` already exists");
-    {
-        std::lock_guard dk(doomed_->m);
-        if (doomed_->names.count(to) != 0)
-            return error_reply(400, "Namespace `" + std::string(to) + "` is still being deleted: retry shortly");
-    }
+    struct release {
+        namespaces& self;
+        const std::string& name;
+        ~release() {
+            std::lock_guard lk(self.m_);
+            self.forking_.erase(name);
+        }
+    } releasing{*this, target};
     const std::string folder = folder_of(to);
     std::error_code ec;
     if (fs::exists(folder, ec)) fs::remove_all(folder, ec);  // left over by a crash: not a namespace
     try {
         fs::create_directories(folder);
         source->copy_to((fs::path(folder) / "data").string());
-        live_.emplace(std::string(to), open_namespace(std::string(to)));
+        std::lock_guard lk(m_);  // open_namespace() records the service's flag under the lock
+        live_.emplace(target, open_namespace(target));
     } catch (const std::exception&) {
         fs::remove_all(folder, ec);
-        return error_reply(500, "cannot fork namespace `" + std::string(from) + "` to `" + std::string(to) + "`");
+        return error_reply(500, "cannot fork namespace `" + std::string(from) + "` to `" + target + "`");
     }
     return ok_reply();
 }

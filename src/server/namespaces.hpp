@@ -70,6 +70,7 @@ private:
     std::map<std::string, std::shared_ptr<service>, std::less<>> live_;
     /// Per live service: set once it is deleted, so that its deleter removes the folder (with m_).
     std::map<const service*, std::shared_ptr<std::atomic<bool>>> removed_flags_;
+    std::set<std::string> forking_;  ///< names a fork is copying into (with m_)
     /// Names deleted whose folder is not removed yet (a request still runs on them): shared with the deleters.
     struct doomed_set {
         std::mutex m;
