@@ -421,11 +421,14 @@ struct http_server::impl {
 
     // ------------------------------------------------------------------------------------------------ admin
     asio::awaitable<void> admin_accept_loop() {
+        asio::steady_timer backoff{ioc};
         while (!stopping) {
             auto [ec, socket] = co_await admin_acceptor.async_accept(nothrow_awaitable);
             if (ec) {
                 if (stopping || ec == asio::error::operation_aborted) co_return;
                 log(log_level::warn, "admin accept failed: " + ec.message());
+                backoff.expires_after(std::chrono::milliseconds(50));  // out of descriptors: do not spin
+                co_await backoff.async_wait(nothrow_awaitable);
                 continue;
             }
             beast::error_code ignored;
