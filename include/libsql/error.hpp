@@ -71,6 +71,7 @@ class too_big : public error { public: using error::error; };                   
 class out_of_memory : public error { public: using error::error; };             // SQLITE_NOMEM
 class auth_error : public error { public: using error::error; };                // SQLITE_AUTH, HTTP 401/403
 class connection_error : public error { public: using error::error; };          // network failures
+class tls_error : public connection_error { public: using connection_error::connection_error; }; // TLS handshake, certificate not trusted
 class protocol_error : public error { public: using error::error; };            // a peer broke the protocol
 class timeout : public error { public: using error::error; };                   // a deadline passed
 class conversion_error : public error { public: using error::error; };          // a value does not fit the C++ type

@@ -70,6 +70,16 @@ struct connect_options {
     std::string remote_encryption_key;
     /// HTTP or WebSocket for libsql:// URLs (see remote_protocol).
     remote_protocol protocol = remote_protocol::automatic;
+    /// TLS (https://, wss://, libsql://): a PEM file of the CA certificates that may sign the server's certificate,
+    /// used instead of the system's store. Empty: the system's CAs. Applies to the sync client of a replica too.
+    std::string tls_ca_file;
+    /// Verify the server's certificate chain and host name (the default). false accepts any certificate: the
+    /// connection is encrypted but not authenticated; for tests and throwaway setups only.
+    bool tls_verify = true;
+    /// A client certificate (PEM, the chain) and its private key (PEM), for a server that verifies clients (mutual
+    /// TLS, `libsql serve --tls-client-ca-file`). Both or neither.
+    std::string tls_cert_file;
+    std::string tls_key_file;
 
     // --- embedded replicas: a local path plus the primary to sync from
     std::string sync_url;

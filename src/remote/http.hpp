@@ -4,6 +4,7 @@
 #pragma once
 
 #include "libsql/error.hpp"
+#include "remote/tls.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -22,6 +23,7 @@ struct options {
     /// Extra request headers, "Name: value" (Authorization, x-turso-encryption-key, ...).
     std::vector<std::string> headers;
     libsql::transport transport = libsql::transport::remote;  ///< reported in errors
+    tls_settings tls;                                         ///< for https:// (CURLOPT_CAINFO and friends)
 };
 
 struct response {

@@ -84,6 +84,35 @@ bool connection_level(CURLcode rc) noexcept {
     }
 }
 
+/// TLS failures: the handshake, an untrusted or mismatched certificate, unreadable CA/certificate/key files, and a
+/// server that refused our (missing) client certificate with an alert.
+bool tls_level(CURLcode rc, const char* errbuf) noexcept {
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+        return true;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        // TLS 1.3: the server checks the client's certificate after the client's handshake is done, so its
+        // refusal arrives as an alert on the first read.
+        return errbuf != nullptr && std::string_view(errbuf).find("alert") != std::string_view::npos;
+    default:
+        return false;
+    }
+}
+
 } // namespace
 
 /// State of the one transfer in progress (request() or a body_reader).
@@ -165,6 +194,20 @@ struct client::impl {
         curl_easy_setopt(easy, CURLOPT_XFERINFODATA, this);
         curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &impl::on_prereq);
         curl_easy_setopt(easy, CURLOPT_PREREQDATA, this);
+        // https://: curl copies these strings.
+        if (!opts.tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, opts.tls.ca_file.c_str());
+        if (!opts.tls.verify) {
+            curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (!opts.tls.cert_file.empty()) {
+            curl_easy_setopt(easy, CURLOPT_SSLCERT, opts.tls.cert_file.c_str());
+            curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+        }
+        if (!opts.tls.key_file.empty()) {
+            curl_easy_setopt(easy, CURLOPT_SSLKEY, opts.tls.key_file.c_str());
+            curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+        }
     }
 
     ~impl() { cleanup(); }
@@ -427,6 +470,7 @@ struct client::impl {
         msg += unsent ? "; the request was not sent"
                       : "; the request may have reached the server: the outcome is unknown";
         if (rc == CURLE_OPERATION_TIMEDOUT) throw libsql::timeout(msg, info());
+        if (tls_level(rc, errbuf)) throw libsql::tls_error(msg, info());
         throw libsql::connection_error(msg, info());
     }
 
@@ -537,6 +581,7 @@ private:
                                   curl_easy_strerror(rc);
                 if (!err.empty()) msg += " (" + err + ")";
                 if (rc == CURLE_OPERATION_TIMEDOUT) throw libsql::timeout(msg, owner_->info());
+                if (tls_level(rc, err.c_str())) throw libsql::tls_error(msg, owner_->info());
                 throw libsql::connection_error(msg, owner_->info());
             }
             if (t.done) owner_->finish();

@@ -142,6 +142,9 @@ remote_database::remote_database(std::string_view url, connect_options options, 
     http_.connect_timeout = options_.connect_timeout;
     http_.request_timeout = options_.request_timeout;
     http_.transport = transport_;
+    http_.tls = tls_settings_of(options_);
+    if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
+        throw usage_error("tls_cert_file and tls_key_file go together (a client certificate and its key)", where_info);
     if (!token.empty()) http_.headers.push_back("Authorization: Bearer " + token);
     if (!options_.remote_encryption_key.empty())
         http_.headers.push_back("x-turso-encryption-key: " + options_.remote_encryption_key);
@@ -156,6 +159,7 @@ remote_database::remote_database(std::string_view url, connect_options options, 
         if (!options_.remote_encryption_key.empty())
             ws.headers.push_back("x-turso-encryption-key: " + options_.remote_encryption_key);
         ws.transport = transport_;
+        ws.tls = http_.tls;
         // open_as() (tests): a given Hrana version offers only its JSON subprotocol, so the JSON path is run too.
         if (assume == server_kind::hrana3) ws.subprotocols = {"hrana3"};
         else if (assume == server_kind::hrana2) ws.subprotocols = {"hrana2"};

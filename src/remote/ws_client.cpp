@@ -70,6 +70,7 @@ std::uint64_t ws_client::connect() {
     o.subprotocols = s_.subprotocols;
     o.headers = s_.headers;
     o.transport = s_.transport;
+    o.tls = s_.tls;
     auto fresh = std::make_unique<ws::socket>(s_.url, o, *this);
     const std::string chosen = fresh->subprotocol();
     bool offered = false;

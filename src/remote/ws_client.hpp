@@ -41,6 +41,7 @@ public:
         std::chrono::milliseconds connect_timeout{10'000};
         std::vector<std::string> headers;    ///< extra upgrade headers (x-turso-encryption-key, ...)
         libsql::transport transport = libsql::transport::remote;
+        tls_settings tls;                    ///< for wss://
         /// Offered in this order; the server picks (hrana3-protobuf: Protobuf messages in binary frames).
         std::vector<std::string> subprotocols{"hrana3-protobuf", "hrana3", "hrana2"};
     };

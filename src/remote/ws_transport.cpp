@@ -116,10 +116,29 @@ public:
     stream_impl(const parsed_url& u, const options& o, handler& h) : h_(h), url_(u), opts_(o) {
         if constexpr (is_tls) {
             tls_ctx_.emplace(asio::ssl::context::tls_client);
-            tls_ctx_->set_default_verify_paths();
-            tls_ctx_->set_verify_mode(asio::ssl::verify_peer);
+            const auto& tls = o.tls;
+            const char* step = "the CA file";
+            const std::string* file = &tls.ca_file;
+            try {
+                tls_ctx_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                                      asio::ssl::context::no_tlsv1_1);
+                if (tls.ca_file.empty()) tls_ctx_->set_default_verify_paths();
+                else tls_ctx_->load_verify_file(tls.ca_file);
+                step = "the client certificate";
+                file = &tls.cert_file;
+                if (!tls.cert_file.empty()) tls_ctx_->use_certificate_chain_file(tls.cert_file);
+                step = "the client key";
+                file = &tls.key_file;
+                if (!tls.key_file.empty()) tls_ctx_->use_private_key_file(tls.key_file, asio::ssl::context::pem);
+            } catch (const boost::system::system_error& e) {
+                throw tls_error(std::string("cannot use ") + step + " '" + *file + "' for " + where() + ": " +
+                                    e.code().message(),
+                                info());
+            }
+            tls_ctx_->set_verify_mode(tls.verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
             ws_.emplace(ioc_, *tls_ctx_);
-            ws_->next_layer().set_verify_callback(asio::ssl::host_name_verification(u.host));
+            if (tls.verify) ws_->next_layer().set_verify_callback(asio::ssl::host_name_verification(u.host));
             // SNI (SSL_set_tlsext_host_name is a macro with a C cast).
             SSL_ctrl(ws_->next_layer().native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                      const_cast<char*>(url_.host.c_str()));
@@ -202,15 +221,23 @@ private:
 
     void connect() {
         beast::error_code failed;
+        bool tls_failed = false;
         std::string stage;
         bool done = false;
         websocket::response_type resp;
         tcp::resolver resolver(ioc_);
         auto& lowest = beast::get_lowest_layer(*ws_);
         auto fail = [&](beast::error_code ec, std::string what) {
+            if (done) return;
             failed = ec;
             stage = std::move(what);
             done = true;
+            // Nothing more is wanted from this socket. Beast's handshake timer stays armed after a failed upgrade
+            // (a 400, a refused client certificate) and would keep run_for() below going until connect_timeout:
+            // close the socket and stop; what is left pending is destroyed with the io_context.
+            beast::error_code ignored;
+            lowest.socket().close(ignored);
+            ioc_.stop();
         };
         auto upgrade = [&] {
             websocket::stream_base::timeout t{};
@@ -237,7 +264,12 @@ private:
                 done = true;
             });
         };
-        resolver.async_resolve(url_.host, url_.port, [&](beast::error_code ec, const tcp::resolver::results_type& eps) {
+        // *.localhost is the loopback (RFC 6761), as curl resolves it for the HTTP transport: a server with
+        // namespaces (ns.localhost) is reachable the same way over both. The Host header keeps the full name.
+        std::string lookup = url_.host;
+        if (lookup.size() > 10 && beast::iequals(std::string_view(lookup).substr(lookup.size() - 10), ".localhost"))
+            lookup = "localhost";
+        resolver.async_resolve(lookup, url_.port, [&](beast::error_code ec, const tcp::resolver::results_type& eps) {
             if (ec) return fail(ec, "resolving " + url_.host);
             lowest.expires_after(opts_.connect_timeout);
             lowest.async_connect(eps, [&](beast::error_code cec, const tcp::endpoint&) {
@@ -245,7 +277,10 @@ private:
                 lowest.socket().set_option(tcp::no_delay(true));
                 if constexpr (is_tls) {
                     ws_->next_layer().async_handshake(asio::ssl::stream_base::client, [&](beast::error_code hec) {
-                        if (hec) return fail(hec, "the TLS handshake with " + url_.host_header);
+                        if (hec) {
+                            tls_failed = true;
+                            return fail(hec, "the TLS handshake with " + url_.host_header);
+                        }
                         upgrade();
                     });
                 } else {
@@ -278,6 +313,13 @@ private:
                 if (!body.empty()) msg += ": " + body;
                 if (status == 401 || status == 403) throw auth_error(msg, info());
             }
+            if (tls_failed || failed.category() == asio::error::get_ssl_category() ||
+                failed == asio::ssl::error::stream_truncated)
+                throw tls_error(msg + (opts_.tls.verify && opts_.tls.ca_file.empty() && tls_failed
+                                           ? " (the server's certificate is checked against the system's CAs; "
+                                             "connect_options::tls_ca_file names another CA bundle)"
+                                           : ""),
+                                info());
             throw connection_error(msg, info());
         }
         chosen = std::string(resp[beast::http::field::sec_websocket_protocol]);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "libsql/error.hpp"
+#include "remote/tls.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -24,6 +25,7 @@ struct options {
     std::size_t max_message_bytes = 256u << 20;         ///< a larger incoming message closes the socket
     std::chrono::seconds idle_timeout{120};             ///< ping at half of it; no traffic at all: dead peer
     libsql::transport transport = libsql::transport::remote;  ///< reported in errors
+    tls_settings tls;                                         ///< for wss://
 };
 
 /// Receives what arrives on a socket. Called on the thread running the socket (run_one_until, poll), one call at a

@@ -20,6 +20,7 @@ http::options http_options(const connect_options& o) {
     h.connect_timeout = o.connect_timeout;
     h.request_timeout = o.request_timeout;
     h.transport = transport::replica;
+    h.tls = tls_settings_of(o);
     if (!o.auth_token.empty()) h.headers.push_back("Authorization: Bearer " + o.auth_token);
     if (!o.remote_encryption_key.empty()) h.headers.push_back("x-turso-encryption-key: " + o.remote_encryption_key);
     return h;

@@ -99,7 +99,23 @@ std::optional<double> numeric_claim(const boost::json::object& o, std::string_vi
 
 } // namespace
 
-jwt_check verify_jwt(std::string_view token, std::string_view public_key, std::chrono::system_clock::time_point now) {
+namespace {
+
+/// Whether p[scope]["ns"] (sqld's Scopes) lists ns.
+bool scope_lists(const boost::json::object& p, std::string_view scope, std::string_view ns) {
+    const auto* s = p.if_contains(scope);
+    if (s == nullptr || !s->is_object()) return false;
+    const auto* list = s->as_object().if_contains("ns");
+    if (list == nullptr || !list->is_array()) return false;
+    for (const auto& v : list->as_array())
+        if (v.is_string() && v.as_string() == ns) return true;
+    return false;
+}
+
+} // namespace
+
+jwt_check verify_jwt(std::string_view token, std::string_view public_key, std::chrono::system_clock::time_point now,
+                     std::optional<std::string_view> ns) {
     if (sodium_init() < 0) return {access::denied, "the server cannot initialise its crypto library", std::nullopt};
     if (public_key.size() != crypto_sign_PUBLICKEYBYTES) return {access::denied, "the server's public key is not 32 bytes", std::nullopt};
     const auto dot1 = token.find('.');
@@ -130,6 +146,21 @@ jwt_check verify_jwt(std::string_view token, std::string_view public_key, std::c
     if (bad) return {access::denied, "the token's exp or nbf claim is not a number", std::nullopt};
     if (exp && seconds >= *exp) return {access::denied, "the token has expired", std::nullopt};
     if (nbf && seconds < *nbf) return {access::denied, "the token is not valid yet", std::nullopt};
+    if (ns) {
+        const std::string shown = "namespace `" + std::string(*ns) + "`";
+        if (const auto* scopes = p->if_contains("p"); scopes != nullptr && !scopes->is_null()) {
+            if (!scopes->is_object()) return {access::denied, "the token's claim \"p\" is not an object", std::nullopt};
+            const auto& o = scopes->as_object();
+            if (scope_lists(o, "rw", *ns)) return {access::full, {}, exp};
+            if (scope_lists(o, "ro", *ns) || scope_lists(o, "roa", *ns) || scope_lists(o, "rwa", *ns))
+                return {access::read_only, {}, exp};
+            return {access::denied, "the token grants no access to " + shown, std::nullopt};
+        }
+        if (const auto* id = p->if_contains("id"); id != nullptr && !id->is_null()) {
+            if (!id->is_string() || id->as_string() != *ns)
+                return {access::denied, "the token is for another namespace than " + shown, std::nullopt};
+        }
+    }
     const auto* a = p->if_contains("a");
     if (!a || a->is_null()) return {access::full, {}, exp};
     if (a->is_string() && a->as_string() == "rw") return {access::full, {}, exp};

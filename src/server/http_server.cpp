@@ -6,6 +6,7 @@
 #include "server/http_server.hpp"
 
 #include "server/metrics.hpp"
+#include "server/namespaces.hpp"
 
 // g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code (a middle-end warning that ignores the
 // system-header rule); it is about Asio, not this file.
@@ -22,13 +23,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
 #include <array>
@@ -42,6 +46,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <poll.h>
@@ -57,6 +62,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
@@ -149,6 +155,50 @@ bool peer_gone(tcp::socket& socket) noexcept {
 #endif
 }
 
+/// The TCP layer under a plain or TLS stream (its socket, its timeouts).
+template <class Stream>
+beast::tcp_stream& tcp_of(Stream& s) noexcept {
+    return beast::get_lowest_layer(s);
+}
+
+/// The server's TLS context from PEM files; throws runtime_error naming the file that cannot be used.
+std::unique_ptr<asio::ssl::context> make_tls_context(const http_server_options& o) {
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+        throw std::runtime_error("TLS needs both a certificate (--tls-cert-file) and its key (--tls-key-file)");
+    if (o.tls_cert_file.empty()) {
+        if (!o.tls_client_ca_file.empty())
+            throw std::runtime_error("--tls-client-ca-file needs TLS (--tls-cert-file and --tls-key-file)");
+        return nullptr;
+    }
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    const char* what = "";
+    const std::string* file = nullptr;
+    try {
+        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+        what = "the TLS certificate";
+        file = &o.tls_cert_file;
+        ctx->use_certificate_chain_file(o.tls_cert_file);
+        what = "the TLS key";
+        file = &o.tls_key_file;
+        ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem);
+        if (!o.tls_client_ca_file.empty()) {
+            what = "the client CA file";
+            file = &o.tls_client_ca_file;
+            ctx->load_verify_file(o.tls_client_ca_file);
+            ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+        }
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error(std::string("cannot use ") + what + " '" + *file + "': " + e.code().message());
+    }
+    // A key that does not belong to the certificate would fail every handshake: say so now.
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+        throw std::runtime_error("the TLS key '" + o.tls_key_file + "' does not match the certificate '" +
+                                 o.tls_cert_file + "'");
+    return ctx;
+}
+
 unsigned default_worker_threads() noexcept {
     // Database calls block (a writer may wait for another stream's transaction), so the pool is deliberately wider
     // than the machine: a few blocked writers must never starve the request that would unblock them.
@@ -177,7 +227,8 @@ struct http_server::impl {
     };
 
     // Declared before io_context: coroutine frames destroyed with the io_context still find these alive.
-    service& svc;
+    std::unique_ptr<namespaces> owned;  ///< the registry of one service (http_server(service&, ...))
+    namespaces& ns;
     http_server_options opts;
     std::map<std::uint64_t, connection> connections;
     std::uint64_t next_connection_id = 0;
@@ -188,28 +239,38 @@ struct http_server::impl {
     bool running = false;
     std::uint16_t bound_port = 0;
 
+    std::unique_ptr<asio::ssl::context> tls;  ///< null: plain HTTP
+
     asio::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
+    tcp::acceptor admin_acceptor{ioc};
+    std::uint16_t bound_admin_port = 0;
     asio::steady_timer sweep_timer{ioc};
     asio::signal_set signals{ioc};
     asio::thread_pool pool;
 
-    impl(service& s, http_server_options o)
-        : svc(s), opts(std::move(o)),
+    impl(std::unique_ptr<namespaces> single, namespaces& registry, http_server_options o)
+        : owned(std::move(single)), ns(registry), opts(std::move(o)),
           pool(opts.worker_threads == 0 ? default_worker_threads() : std::max(1u, opts.worker_threads)) {
         max_connections = opts.max_connections != 0 ? opts.max_connections : default_max_connections();
-        const std::string where = opts.listen_address + ":" + std::to_string(opts.port);
+        tls = make_tls_context(opts);
+        bound_port = listen(acceptor, opts.listen_address, opts.port);
+        if (opts.admin_listen_address) bound_admin_port = listen(admin_acceptor, *opts.admin_listen_address, opts.admin_port);
+    }
+
+    std::uint16_t listen(tcp::acceptor& a, const std::string& address, std::uint16_t port) {
+        const std::string where = address + ":" + std::to_string(port);
         try {
             tcp::resolver resolver{ioc};
-            const auto endpoints = resolver.resolve(opts.listen_address, std::to_string(opts.port),
+            const auto endpoints = resolver.resolve(address, std::to_string(port),
                                                     tcp::resolver::passive | tcp::resolver::numeric_service);
             if (endpoints.empty()) throw std::runtime_error("cannot resolve " + where);
             const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-            acceptor.open(endpoint.protocol());
-            acceptor.set_option(asio::socket_base::reuse_address(true));
-            acceptor.bind(endpoint);
-            acceptor.listen(asio::socket_base::max_listen_connections);
-            bound_port = acceptor.local_endpoint().port();
+            a.open(endpoint.protocol());
+            a.set_option(asio::socket_base::reuse_address(true));
+            a.bind(endpoint);
+            a.listen(asio::socket_base::max_listen_connections);
+            return a.local_endpoint().port();
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error("cannot listen on " + where + ": " + e.code().message());
         }
@@ -358,6 +419,115 @@ struct http_server::impl {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------ admin
+    asio::awaitable<void> admin_accept_loop() {
+        asio::steady_timer backoff{ioc};
+        while (!stopping) {
+            auto [ec, socket] = co_await admin_acceptor.async_accept(nothrow_awaitable);
+            if (ec) {
+                if (stopping || ec == asio::error::operation_aborted) co_return;
+                log(log_level::warn, "admin accept failed: " + ec.message());
+                backoff.expires_after(std::chrono::milliseconds(50));  // out of descriptors: do not spin
+                co_await backoff.async_wait(nothrow_awaitable);
+                continue;
+            }
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            spawn(serve_admin(std::move(socket)), "admin connection");
+        }
+    }
+
+    /// sqld's admin API, the namespace part: POST /v1/namespaces/{ns}/create (an optional JSON body, whose
+    /// options are not used), POST /v1/namespaces/{from}/fork/{to}, DELETE /v1/namespaces/{ns}.
+    asio::awaitable<void> serve_admin(tcp::socket socket) {
+        beast::tcp_stream stream{std::move(socket)};
+        const std::uint64_t id = next_connection_id++;
+        connection& entry = connections[id];
+        const registration registered{this, id};
+        entry.abort = [&stream] {
+            beast::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            stream.socket().close(ignored);
+        };
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(1024 * 1024);
+            tcp_of(stream).expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow_awaitable);
+            (void)n;
+            if (ec) break;
+            entry.busy = true;
+            request req = parser.release();
+            const bool keep_alive = req.keep_alive();
+            response res;
+            try {
+                auto work = [this, method = req.method(), path = std::string(target_path(req.target()))] {
+                    return admin(method, path);
+                };
+                http_reply reply = co_await on_pool(std::move(work));
+                res = make_response(req.version(), http::int_to_status(static_cast<unsigned>(reply.status)),
+                                    reply.body.empty() ? std::string_view{} : std::string_view(reply.content_type),
+                                    std::move(reply.body));
+            } catch (const std::exception& e) {
+                log(log_level::error, std::string("admin request failed: ") + e.what());
+                res = make_response(req.version(), http::status::internal_server_error, "application/json",
+                                    R"({"error":"internal error"})");
+            }
+            res.keep_alive(keep_alive && !stopping);
+            tcp_of(stream).expires_after(opts.read_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, nothrow_awaitable);
+            (void)wn;
+            entry.busy = false;
+            if (wec || !res.keep_alive()) break;
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    /// Routes one admin request (on the pool: creating a namespace opens its database).
+    http_reply admin(http::verb method, const std::string& path) {
+        auto json = [](int status, std::string body) {
+            http_reply r;
+            r.status = status;
+            r.body = std::move(body);
+            return r;
+        };
+        constexpr std::string_view prefix = "/v1/namespaces/";
+        if (!std::string_view(path).starts_with(prefix)) {
+            if (path == "/" && method == http::verb::get) return json(200, R"({"service":"libsql serve admin API"})");
+            return json(404, R"({"error":"not found"})");
+        }
+        std::vector<std::string_view> parts;
+        std::string_view rest = std::string_view(path).substr(prefix.size());
+        while (true) {
+            const auto slash = rest.find('/');
+            parts.push_back(rest.substr(0, slash));
+            if (slash == std::string_view::npos) break;
+            rest.remove_prefix(slash + 1);
+        }
+        if (parts.size() == 1) {
+            if (method != http::verb::delete_) return json(405, R"({"error":"method not allowed: DELETE"})");
+            auto r = ns.destroy(parts[0]);
+            if (r.status == 200) log(log_level::info, "namespace " + std::string(parts[0]) + " deleted");
+            return r;
+        }
+        if (parts.size() == 2 && parts[1] == "create") {
+            if (method != http::verb::post) return json(405, R"({"error":"method not allowed: POST"})");
+            auto r = ns.create(parts[0]);
+            if (r.status == 200) log(log_level::info, "namespace " + std::string(parts[0]) + " created");
+            return r;
+        }
+        if (parts.size() == 3 && parts[1] == "fork") {
+            if (method != http::verb::post) return json(405, R"({"error":"method not allowed: POST"})");
+            auto r = ns.fork(parts[0], parts[2]);
+            if (r.status == 200)
+                log(log_level::info, "namespace " + std::string(parts[0]) + " forked to " + std::string(parts[2]));
+            return r;
+        }
+        return json(404, R"({"error":"not found"})");
+    }
+
     /// Past max_connections: 503 with Retry-After, written within a second, and the socket closed. The request is
     /// not read (the client may still be sending it: the close may reset the connection instead).
     asio::awaitable<void> refuse_connection(tcp::socket socket) {
@@ -372,6 +542,19 @@ struct http_server::impl {
         res.set(http::field::retry_after, "1");
         res.keep_alive(false);
         stream.expires_after(std::chrono::seconds(1));
+        if (tls) {
+            // Said over TLS, so that the client can read it; the handshake and the write within the same second.
+            tls_stream secure{std::move(stream), *tls};
+            auto [hec] = co_await secure.async_handshake(asio::ssl::stream_base::server, nothrow_awaitable);
+            if (!hec) {
+                auto [ec, n] = co_await http::async_write(secure, res, nothrow_awaitable);
+                (void)ec;
+                (void)n;
+            }
+            beast::error_code ignored;
+            tcp_of(secure).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            co_return;
+        }
         auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
         (void)ec;
         (void)n;
@@ -397,10 +580,53 @@ struct http_server::impl {
         };
 
         beast::flat_buffer buffer;
+        if (!tls) {
+            co_await serve_http(stream, buffer, entry);
+            co_return;
+        }
+        // TLS: the first bytes must start a handshake, and the handshake must end, within the read timeout, so a
+        // client that connects and sends nothing (or trickles) holds its slot no longer than a slow HTTP client.
+        stream.expires_after(opts.read_timeout);
+        auto [dec, is_tls] = co_await beast::async_detect_ssl(stream, buffer, nothrow_awaitable);
+        if (dec) {
+            if (dec == beast::error::timeout) log(log_level::debug, "a client sent no TLS handshake in time: closed");
+            co_return;
+        }
+        if (!is_tls) {
+            // Plain HTTP sent to the TLS port: a readable refusal in clear text, then close.
+            log(log_level::debug, "a plain HTTP request on the TLS port: refused");
+            response res = make_response(11, http::status::bad_request, text_plain,
+                                         "Bad request: this server speaks TLS only; use https:// or wss://\n");
+            co_await write_and_close(stream, res);
+            beast::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            co_return;
+        }
+        tls_stream secure{std::move(stream), *tls};
+        entry.abort = [&secure] {
+            beast::error_code ignored;
+            tcp_of(secure).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            tcp_of(secure).socket().close(ignored);
+        };
+        {
+            auto [hec, used] = co_await secure.async_handshake(asio::ssl::stream_base::server, buffer.data(),
+                                                                nothrow_awaitable);
+            if (hec) {
+                log(log_level::debug, "TLS handshake failed: " + hec.message());
+                co_return;
+            }
+            buffer.consume(used);
+        }
+        co_await serve_http(secure, buffer, entry);
+    }
+
+    /// Requests on one connection (plain or TLS) until it closes or is upgraded to a WebSocket.
+    template <class Stream>
+    asio::awaitable<void> serve_http(Stream& stream, beast::flat_buffer& buffer, connection& entry) {
         for (;;) {
             http::request_parser<http::string_body> parser;
             parser.body_limit(opts.max_body_bytes);
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow_awaitable);
             (void)n;
             if (ec) {
@@ -440,13 +666,13 @@ struct http_server::impl {
             }
             if (iequals(parser.get()[http::field::expect], "100-continue")) {
                 http::response<http::empty_body> go_on{http::status::continue_, version};
-                stream.expires_after(opts.read_timeout);
+                tcp_of(stream).expires_after(opts.read_timeout);
                 auto [wec, wn] = co_await http::async_write(stream, go_on, nothrow_awaitable);
                 (void)wn;
                 if (wec) break;
             }
             if (!parser.is_done()) {
-                stream.expires_after(opts.read_timeout);
+                tcp_of(stream).expires_after(opts.read_timeout);
                 auto [bec, bn] = co_await http::async_read(stream, buffer, parser, nothrow_awaitable);
                 (void)bn;
                 if (bec == http::error::body_limit) {
@@ -490,7 +716,7 @@ struct http_server::impl {
             }
             const std::uint64_t received = req.body().size();
             const request_kind kind = kind_of(target_path(req.target()));
-            response res = co_await handle(req, stream.socket());
+            response res = co_await handle(req, tcp_of(stream).socket());
             res.keep_alive(keep_alive && !stopping);
             metrics.request_done(kind, res.result_int(), std::chrono::steady_clock::now() - started, received,
                                  res.body().size());
@@ -499,23 +725,30 @@ struct http_server::impl {
                 log(log_level::debug, method + " " + target + " " + std::to_string(res.result_int()) + " " +
                                           std::to_string(us.count()) + "us");
             }
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [wec, wn] = co_await http::async_write(stream, res, nothrow_awaitable);
             (void)wn;
             entry.busy = false;
             if (wec || !res.keep_alive()) break;
         }
+        if constexpr (std::is_same_v<Stream, tls_stream>) {
+            // close_notify, bounded: a client that never answers it does not hold the connection.
+            tcp_of(stream).expires_after(std::chrono::seconds(1));
+            auto [sec] = co_await stream.async_shutdown(nothrow_awaitable);
+            (void)sec;
+        }
         beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        tcp_of(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     /// After an early 413 the client may still be sending its body; closing at once would make the kernel answer
     /// with a reset that can destroy the 413 before the client reads it. So: half-close, then discard what arrives
     /// for a moment.
-    asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    template <class Stream>
+    asio::awaitable<void> linger(Stream& stream) {
         beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream.expires_after(std::chrono::seconds(2));
+        tcp_of(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        tcp_of(stream).expires_after(std::chrono::seconds(2));
         std::array<char, 16 * 1024> scratch{};
         for (;;) {
             auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), nothrow_awaitable);
@@ -524,14 +757,24 @@ struct http_server::impl {
         }
     }
 
+    /// The service of the request's namespace (namespaces.hpp), or the response that refuses the request.
+    std::variant<std::shared_ptr<service>, response> target_of(const request& req) {
+        auto r = ns.resolve(req[http::field::host], req["x-namespace"]);
+        if (auto* s = std::get_if<std::shared_ptr<service>>(&r)) return std::move(*s);
+        auto& reply = std::get<http_reply>(r);
+        return make_response(req.version(), http::int_to_status(static_cast<unsigned>(reply.status)), reply.content_type,
+                             std::move(reply.body));
+    }
+
     response too_large(unsigned version) const {
         return make_response(version, http::status::payload_too_large, text_plain,
                              "Request body larger than " + std::to_string(opts.max_body_bytes) + " bytes\n");
     }
 
-    asio::awaitable<void> write_and_close(beast::tcp_stream& stream, response& res) {
+    template <class Stream>
+    asio::awaitable<void> write_and_close(Stream& stream, response& res) {
         res.keep_alive(false);
-        stream.expires_after(opts.read_timeout);
+        tcp_of(stream).expires_after(opts.read_timeout);
         auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
         (void)ec;
         (void)n;
@@ -550,11 +793,15 @@ struct http_server::impl {
 
         if (path == "/metrics") {
             if (method != http::verb::get) co_return method_not_allowed("GET");
+            // With namespaces: streams and checkpoints summed over them; the replication gauges show the largest
+            // generation and index among them (one series, no namespace label).
             service_gauges g;
-            g.open_streams = svc.open_streams();
-            g.replication_generation = svc.replication_generation();
-            g.replication_index = svc.replication_index();
-            g.checkpoints = svc.checkpoints();
+            ns.for_each([&g](service& s) {
+                g.open_streams += s.open_streams();
+                g.checkpoints += s.checkpoints();
+                g.replication_generation = std::max(g.replication_generation, s.replication_generation());
+                g.replication_index = std::max(g.replication_index, s.replication_index());
+            });
             co_return make_response(version, http::status::ok, "text/plain; version=0.0.4", metrics.render(g));
         }
         if (path == "/health") {
@@ -584,13 +831,16 @@ struct http_server::impl {
             if (!numbers || numbers->size() != (info ? 0U : export_db ? 1U : 3U))
                 co_return make_response(version, http::status::bad_request, "application/json",
                                         R"({"error":"expected /info, /export/{generation} or /sync/{generation}/{start}/{end}"})");
+            auto target = target_of(req);
+            if (auto* refused = std::get_if<response>(&target)) co_return std::move(*refused);
             std::string authorization{req[http::field::authorization]};
             http_reply reply;
             try {
-                auto work = [this, info, export_db, n = *numbers, auth = std::move(authorization)]() -> http_reply {
-                    if (info) return svc.replication_info(auth);
-                    if (export_db) return svc.replication_export(n[0], auth);
-                    return svc.replication_frames(n[0], n[1], n[2], auth);
+                auto work = [svc = std::get<std::shared_ptr<service>>(std::move(target)), info, export_db, n = *numbers,
+                             auth = std::move(authorization)]() -> http_reply {
+                    if (info) return svc->replication_info(auth);
+                    if (export_db) return svc->replication_export(n[0], auth);
+                    return svc->replication_frames(n[0], n[1], n[2], auth);
                 };
                 reply = co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
@@ -609,6 +859,8 @@ struct http_server::impl {
         if (method != http::verb::post) co_return method_not_allowed("POST");
 
         const int hrana_version = path == "/v2/pipeline" ? 2 : 3;
+        auto target = target_of(req);
+        if (auto* refused = std::get_if<response>(&target)) co_return std::move(*refused);
         std::string authorization{req[http::field::authorization]};
         http_reply reply;
         try {
@@ -617,10 +869,10 @@ struct http_server::impl {
             auto stop = std::make_shared<request_interrupt>();
             const watch_guard watching = watch(socket, [stop] { stop->interrupt(); }, opts.max_request_duration,
                                                std::string(path) + " request");
-            auto work = [this, pipeline, hrana_version, stop, enc, body = std::move(req.body()),
-                         auth = std::move(authorization)]() -> http_reply {
-                return pipeline ? svc.pipeline(hrana_version, body, auth, stop.get(), enc)
-                                : svc.cursor(body, auth, stop.get(), enc);
+            auto work = [svc = std::get<std::shared_ptr<service>>(std::move(target)), pipeline, hrana_version, stop, enc,
+                         body = std::move(req.body()), auth = std::move(authorization)]() -> http_reply {
+                return pipeline ? svc->pipeline(hrana_version, body, auth, stop.get(), enc)
+                                : svc->cursor(body, auth, stop.get(), enc);
             };
             reply = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
@@ -652,20 +904,32 @@ struct http_server::impl {
     /// rolls the stream back and frees it: a stalled reader cannot hold a transaction (or the write lock) longer
     /// than an idle stream could. Returns whether the connection may serve another request.
     /// sent and status: for the metrics.
-    asio::awaitable<bool> serve_cursor(beast::tcp_stream& stream, request& req, bool keep_alive, encoding enc,
+    template <class Stream>
+    asio::awaitable<bool> serve_cursor(Stream& stream, request& req, bool keep_alive, encoding enc,
                                        std::uint64_t& sent, unsigned& status) {
         constexpr std::size_t window = 64 * 1024;
         const unsigned version = req.version();
-        const auto write_limit = std::max(svc.options().stream_expiry, std::chrono::milliseconds(1000));
+        auto target = target_of(req);
+        if (auto* refused = std::get_if<response>(&target)) {
+            status = refused->result_int();
+            sent = refused->body().size();
+            refused->keep_alive(keep_alive && !stopping);
+            tcp_of(stream).expires_after(opts.read_timeout);
+            auto [ec, n] = co_await http::async_write(stream, *refused, nothrow_awaitable);
+            (void)n;
+            co_return !ec && refused->keep_alive();
+        }
+        std::shared_ptr<service> svc = std::get<std::shared_ptr<service>>(std::move(target));
+        const auto write_limit = std::max(svc->options().stream_expiry, std::chrono::milliseconds(1000));
         std::string authorization{req[http::field::authorization]};
         auto stop = std::make_shared<request_interrupt>();
-        const watch_guard watching = watch(stream.socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
+        const watch_guard watching = watch(tcp_of(stream).socket(), [stop] { stop->interrupt(); }, opts.max_request_duration,
                                            "/v3/cursor request");
         std::shared_ptr<cursor_body> body;
         response refusal;
         try {
-            auto work = [this, stop, enc, text = std::move(req.body()), auth = std::move(authorization)]() {
-                return svc.open_cursor(text, auth, stop.get(), enc);
+            auto work = [svc, stop, enc, text = std::move(req.body()), auth = std::move(authorization)]() {
+                return svc->open_cursor(text, auth, stop.get(), enc);
             };
             auto opened = co_await on_pool(std::move(work));
             if (opened.body) {
@@ -685,7 +949,7 @@ struct http_server::impl {
             status = refusal.result_int();
             sent = refusal.body().size();
             refusal.keep_alive(keep_alive && !stopping);
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [ec, n] = co_await http::async_write(stream, refusal, nothrow_awaitable);
             (void)n;
             co_return !ec && refusal.keep_alive();
@@ -714,7 +978,7 @@ struct http_server::impl {
             status = res.result_int();
             sent = res.body().size();
             res.keep_alive(false);
-            stream.expires_after(opts.read_timeout);
+            tcp_of(stream).expires_after(opts.read_timeout);
             auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
             (void)ec;
             (void)n;
@@ -725,7 +989,7 @@ struct http_server::impl {
             response res = make_response(version, http::status::ok, content_type, std::move(chunk));
             res.keep_alive(keep_alive && !stopping);
             sent += res.body().size();
-            stream.expires_after(write_limit);
+            tcp_of(stream).expires_after(write_limit);
             auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
             (void)n;
             co_return !ec && res.keep_alive();
@@ -737,7 +1001,7 @@ struct http_server::impl {
         head.chunked(true);
         head.keep_alive(keep_alive && !stopping);
         http::response_serializer<http::empty_body> serializer{head};
-        stream.expires_after(write_limit);
+        tcp_of(stream).expires_after(write_limit);
         {
             auto [ec, n] = co_await http::async_write_header(stream, serializer, nothrow_awaitable);
             (void)n;
@@ -746,7 +1010,7 @@ struct http_server::impl {
         while (ok) {
             if (!chunk.empty()) {
                 sent += chunk.size();
-                stream.expires_after(write_limit);
+                tcp_of(stream).expires_after(write_limit);
                 const auto piece = http::make_chunk(asio::buffer(chunk));  // a named local: see the g++ 12 note
                 auto [ec, n] = co_await asio::async_write(stream, piece, nothrow_awaitable);
                 (void)n;
@@ -764,7 +1028,7 @@ struct http_server::impl {
         }
         co_await release(body);
         if (!ok) co_return false;
-        stream.expires_after(opts.read_timeout);
+        tcp_of(stream).expires_after(opts.read_timeout);
         const auto last = http::make_chunk_last();
         auto [ec, n] = co_await asio::async_write(stream, last, nothrow_awaitable);
         (void)n;
@@ -773,9 +1037,16 @@ struct http_server::impl {
 
     // ------------------------------------------------------------------------------------------------ WebSocket
     /// Takes over the connection's stream (moved into the WebSocket stream) once the upgrade is accepted.
-    asio::awaitable<void> serve_websocket(beast::tcp_stream& stream, request& req, connection& entry) {
+    template <class Stream>
+    asio::awaitable<void> serve_websocket(Stream& stream, request& req, connection& entry) {
         // As sqld: the first of hrana3-protobuf, hrana3, hrana2, hrana1 that the client offers. hrana1 is a subset
         // of hrana2.
+        auto target = target_of(req);
+        if (auto* refused = std::get_if<response>(&target)) {
+            co_await write_and_close(stream, *refused);
+            co_return;
+        }
+        std::shared_ptr<service> svc = std::get<std::shared_ptr<service>>(std::move(target));
         const std::string_view offered = req[http::field::sec_websocket_protocol];
         int hrana_version = 2;
         auto enc = encoding::json;
@@ -798,8 +1069,8 @@ struct http_server::impl {
             co_return;
         }
 
-        stream.expires_never();  // the websocket stream keeps its own timeouts
-        websocket::stream<beast::tcp_stream> ws{std::move(stream)};
+        tcp_of(stream).expires_never();  // the websocket stream keeps its own timeouts
+        websocket::stream<Stream> ws{std::move(stream)};
         entry.abort = [&ws] {
             beast::error_code ignored;
             beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -822,7 +1093,7 @@ struct http_server::impl {
 
         std::unique_ptr<ws_session> session;
         try {
-            auto work = [this, hrana_version, enc] { return svc.open_ws(hrana_version, enc); };
+            auto work = [svc, hrana_version, enc] { return svc->open_ws(hrana_version, enc); };
             session = co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
             log(log_level::error, std::string("cannot open websocket session: ") + e.what());
@@ -922,7 +1193,7 @@ struct http_server::impl {
             auto [ec] = co_await sweep_timer.async_wait(nothrow_awaitable);
             if (ec || stopping) co_return;
             try {
-                auto work = [this] { svc.sweep_expired(); };
+                auto work = [this] { ns.for_each([](service& s) { s.sweep_expired(); }); };
                 co_await on_pool(std::move(work));
             } catch (const std::exception& e) {
                 log(log_level::error, std::string("sweeping expired streams: ") + e.what());
@@ -945,6 +1216,7 @@ struct http_server::impl {
         stopping = true;
         beast::error_code ignored;
         acceptor.close(ignored);
+        admin_acceptor.close(ignored);
         sweep_timer.cancel();
         spawn(drain(), "stop");
     }
@@ -971,7 +1243,7 @@ struct http_server::impl {
                                          " connection(s) still busy: interrupting their running statements");
             }
             // Directly, not on the pool: every worker may be stuck in a statement.
-            if (interrupting) svc.interrupt_running();
+            if (interrupting) ns.for_each([](service& s) { s.interrupt_running(); });
             tick.expires_after(std::chrono::milliseconds(10));
             co_await tick.async_wait(nothrow_awaitable);
         }
@@ -981,9 +1253,9 @@ struct http_server::impl {
                 if (c.abort) c.abort();
             }
         }
-        svc.interrupt_running();  // whatever still runs on the pool (past the drain timeout) stops
+        ns.for_each([](service& s) { s.interrupt_running(); });  // whatever still runs on the pool stops
         try {
-            auto work = [this] { svc.shutdown(); };
+            auto work = [this] { ns.for_each([](service& s) { s.shutdown(); }); };
             co_await on_pool(std::move(work));
         } catch (const std::exception& e) {
             log(log_level::error, std::string("service shutdown: ") + e.what());
@@ -1003,6 +1275,7 @@ struct http_server::impl {
             spawn(signal_loop(), "signals");
         }
         spawn(accept_loop(), "accept");
+        if (admin_acceptor.is_open()) spawn(admin_accept_loop(), "admin accept");
         spawn(sweep_loop(), "sweep");
         ioc.run();
         // Work still queued on the pool (a request past the drain timeout) finishes before run() returns.
@@ -1010,12 +1283,20 @@ struct http_server::impl {
     }
 };
 
-http_server::http_server(service& svc, http_server_options options)
-    : impl_(std::make_unique<impl>(svc, std::move(options))) {}
+http_server::http_server(service& svc, http_server_options options) {
+    auto single = std::make_unique<namespaces>(svc);
+    namespaces& registry = *single;
+    impl_ = std::make_unique<impl>(std::move(single), registry, std::move(options));
+}
+
+http_server::http_server(namespaces& registry, http_server_options options)
+    : impl_(std::make_unique<impl>(nullptr, registry, std::move(options))) {}
 
 http_server::~http_server() = default;
 
 std::uint16_t http_server::port() const noexcept { return impl_->bound_port; }
+
+std::uint16_t http_server::admin_port() const noexcept { return impl_->bound_admin_port; }
 
 void http_server::run() { impl_->run(); }
 

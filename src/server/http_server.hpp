@@ -4,6 +4,8 @@
 
 #include "server/service.hpp"
 
+#include <optional>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +14,8 @@
 #include <string_view>
 
 namespace libsql::server {
+
+class namespaces;
 
 enum class log_level : std::uint8_t { error, warn, info, debug };
 
@@ -37,18 +41,36 @@ struct http_server_options {
     std::string version = "libsql-cpp 0.1.0";             ///< the body of GET /version
     /// Where the server reports what happens (never stdout/stderr itself); none: silent. May run on any thread.
     std::function<void(log_level, std::string_view)> log;
+    /// TLS on the one port (HTTPS and WSS), as sqld's --tls-cert-file/--tls-key-file: the certificate chain and its
+    /// private key, PEM. Both empty: plain HTTP. The handshake must complete within read_timeout; a plain HTTP
+    /// request gets a 400 in clear text and the connection closes.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    /// With TLS: a PEM bundle of CAs whose certificates clients must present (mutual TLS, sqld's
+    /// --tls-client-ca-file). Empty: no client certificate asked.
+    std::string tls_client_ca_file;
+    /// Namespaces' admin API (sqld's --admin-listen-addr) on a second port, plain HTTP, no credentials: bind it
+    /// where only operators reach it. POST /v1/namespaces/{ns}/create, POST /v1/namespaces/{from}/fork/{to},
+    /// DELETE /v1/namespaces/{ns}. None: no admin listener. Port 0 picks a free one (see admin_port()).
+    std::optional<std::string> admin_listen_address;
+    std::uint16_t admin_port = 0;
     log_level log_threshold = log_level::info;            ///< messages less severe than this are not even built
 };
 
 class http_server {
 public:
+    /// One database: every request reaches svc.
     http_server(service& svc, http_server_options options);
+    /// Namespaces: each request reaches the namespace its Host (or x-namespace) header names; registry outlives this.
+    http_server(namespaces& registry, http_server_options options);
     ~http_server();
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
 
     /// The port actually bound.
     [[nodiscard]] std::uint16_t port() const noexcept;
+    /// The admin port bound; 0 without an admin listener.
+    [[nodiscard]] std::uint16_t admin_port() const noexcept;
     /// Serves until stop() (from any thread or a signal handler's thread); returns when in-flight work is done.
     void run();
     /// Stops accepting, lets in-flight requests finish, then makes run() return.

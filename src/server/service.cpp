@@ -277,6 +277,7 @@ struct core {
     quiet_gate gate;
     std::mutex streams_m;
     std::set<db_stream*> live_streams;
+    std::map<std::string, std::size_t, std::less<>> owner_streams;  ///< open streams per token (with streams_m)
     std::mutex keeper_m;
     libsql::connection keeper;
     /// A large response was built or streamed since the last sweep: glibc keeps freed memory in its (per-thread)
@@ -357,14 +358,26 @@ struct core {
 
     bool all_streams_quiet();  // below db_stream
 
-    /// max_streams streams (HTTP and WebSocket) are open: a new one is refused until some close or expire.
-    bool stream_limit_reached() {
+    /// Why a new stream for this token is refused, or nothing: max_streams streams (HTTP and WebSocket) are open
+    /// (global: true), or the token holds max_streams_per_token (global: false). Refused until some close or expire.
+    struct stream_refusal {
+        bool global;
+        std::string message;
+    };
+    std::optional<stream_refusal> stream_limit_reached(std::string_view owner) {
         std::lock_guard lk(streams_m);
-        return live_streams.size() >= max_streams;
-    }
-    [[nodiscard]] std::string stream_limit_message() const {
-        return "the server has " + std::to_string(max_streams) +
-               " streams open, its limit (--max-streams): close streams, or retry once idle ones expire";
+        if (live_streams.size() >= max_streams)
+            return stream_refusal{true, "the server has " + std::to_string(max_streams) +
+                                            " streams open, its limit (--max-streams): close streams, or retry once "
+                                            "idle ones expire"};
+        if (opts.max_streams_per_token != 0) {
+            const auto it = owner_streams.find(owner);
+            if (it != owner_streams.end() && it->second >= opts.max_streams_per_token)
+                return stream_refusal{false, "this token has " + std::to_string(it->second) +
+                                                 " streams open, the limit per token (--max-streams-per-token): close "
+                                                 "streams, or retry once idle ones expire"};
+        }
+        return std::nullopt;
     }
     void interrupt_all() noexcept;
     bool any_stream_in_transaction();
@@ -439,14 +452,19 @@ struct core {
 /// One Hrana stream's connection and the state kept around it.
 class db_stream {
 public:
-    explicit db_stream(std::shared_ptr<core> c) : c_(std::move(c)), p_(c_->acquire()) {
+    /// owner: the token that opened the stream (service_options::max_streams_per_token).
+    db_stream(std::shared_ptr<core> c, std::string owner)
+        : c_(std::move(c)), p_(c_->acquire()), owner_(std::move(owner)) {
         std::lock_guard lk(c_->streams_m);
         c_->live_streams.insert(this);
+        ++c_->owner_streams[owner_];
     }
     ~db_stream() {
         {
             std::lock_guard lk(c_->streams_m);
             c_->live_streams.erase(this);
+            if (const auto it = c_->owner_streams.find(owner_); it != c_->owner_streams.end() && --it->second == 0)
+                c_->owner_streams.erase(it);
         }
         if (readonly_txn_ || query_only_token_) internal_sql("PRAGMA query_only=0");
         c_->release(std::move(p_));
@@ -777,12 +795,82 @@ private:
     /// Prepares with a current schema: when preparing fails with SQLITE_ERROR (a schema changed by another process
     /// can make it fail, and SQLite retries only some errors itself), reloads the schema and tries once more.
     libsql::statement prepare_current(const std::string& sql) {
+        if (c_->opts.attach_namespace) {
+            if (auto rewritten = namespace_attach(sql)) {
+                struct clear {
+                    guard_state& g;
+                    ~clear() { g.namespace_attach.clear(); }
+                } clearing{*p_.guard};
+                p_.guard->namespace_attach = rewritten->second;
+                return p_.conn.prepare(rewritten->first);
+            }
+        }
         try {
             return p_.conn.prepare(sql);
         } catch (const libsql::error& e) {
             if (e.code() != 1 /* SQLITE_ERROR */ || !reload_schema()) throw;
         }
         return p_.conn.prepare(sql);
+    }
+
+    /// `ATTACH [DATABASE] 'ns' AS alias` (the name quoted or not) naming an existing namespace becomes, as in sqld,
+    /// `ATTACH DATABASE 'file:<its file>?mode=ro' AS "alias"`; returns that SQL and the URI the authorizer is to let
+    /// through. Anything else (files, unknown namespaces) is left to the authorizer, which refuses it.
+    [[nodiscard]] std::optional<std::pair<std::string, std::string>> namespace_attach(std::string_view sql) const {
+        std::size_t i = 0;
+        auto skip_space = [&] {
+            while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) ++i;
+        };
+        auto word = [&]() -> std::string_view {
+            skip_space();
+            const std::size_t start = i;
+            while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) != 0 || sql[i] == '_' || sql[i] == '-')) ++i;
+            return sql.substr(start, i - start);
+        };
+        auto name = [&]() -> std::optional<std::string_view> {
+            skip_space();
+            if (i < sql.size() && (sql[i] == '\'' || sql[i] == '"' || sql[i] == '`')) {
+                const char q = sql[i++];
+                const std::size_t start = i;
+                while (i < sql.size() && sql[i] != q) ++i;
+                if (i >= sql.size()) return std::nullopt;
+                return sql.substr(start, i++ - start);
+            }
+            auto w = word();
+            if (w.empty()) return std::nullopt;
+            return w;
+        };
+        if (!iequal(word(), "attach")) return std::nullopt;
+        const std::size_t after_attach = i;
+        if (!iequal(word(), "database")) i = after_attach;
+        const auto ns = name();
+        if (!ns || !iequal(word(), "as")) return std::nullopt;
+        const auto alias = name();
+        skip_space();
+        if (i < sql.size() && sql[i] == ';') ++i;
+        skip_space();
+        if (!alias || i != sql.size() || alias->find('"') != std::string_view::npos) return std::nullopt;
+        const auto path = c_->opts.attach_namespace(*ns);
+        if (!path) return std::nullopt;
+        // Only where the token may read (the stream's token: owner_, the JWT with auth on).
+        if (c_->opts.jwt_public_key &&
+            detail::verify_jwt(owner_, *c_->opts.jwt_public_key, std::chrono::system_clock::now(), *ns).granted ==
+                access::denied)
+            fail("SQLITE_AUTH", "ATTACH of namespace `" + std::string(*ns) + "` refused: this token may not read it");
+        std::string uri = "file:";
+        static constexpr char hex[] = "0123456789ABCDEF";
+        for (const char ch : std::filesystem::absolute(*path).string()) {
+            const auto u = static_cast<unsigned char>(ch);
+            if (std::isalnum(u) != 0 || ch == '/' || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+                uri += ch;
+            } else {
+                uri += '%';
+                uri += hex[u >> 4];
+                uri += hex[u & 15];
+            }
+        }
+        uri += "?mode=ro";
+        return std::make_pair("ATTACH DATABASE '" + uri + "' AS \"" + std::string(*alias) + "\"", uri);
     }
 
     /// Reloads the connection's schema if a schema change was committed through the service since it last looked.
@@ -850,6 +938,7 @@ private:
 
     std::shared_ptr<core> c_;
     pooled p_;
+    std::string owner_;
     bool readonly_txn_ = false;
     bool query_only_token_ = false;  ///< query_only is on because the request's token is read-only
     bool wrote_ = false;  ///< a statement that may write ran since the connection was last in autocommit mode
@@ -1005,8 +1094,9 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> read_baton(const hmac_key
 }
 
 struct http_stream {
-    http_stream(std::uint64_t i, std::shared_ptr<core> c)
-        : id(i), store(c->opts.max_stored_sql, c->opts.max_stored_sql_bytes), db(std::make_unique<db_stream>(std::move(c))) {}
+    http_stream(std::uint64_t i, std::shared_ptr<core> c, std::string owner)
+        : id(i), store(c->opts.max_stored_sql, c->opts.max_stored_sql_bytes),
+          db(std::make_unique<db_stream>(std::move(c), std::move(owner))) {}
     std::uint64_t id;
     std::uint64_t seq = 0;  ///< the sequence the next baton must carry
     sql_store store;
@@ -1030,10 +1120,12 @@ struct service::impl {
     explicit impl(service_options o) : c(std::make_shared<core>(std::move(o))) { randombytes_buf(key.data(), key.size()); }
 
     /// The stream a baton names (or a new one), set up for a request with this access; a refusal is the reply.
-    std::variant<std::shared_ptr<http_stream>, http_reply> claim_for(const std::optional<std::string>& baton, access granted) {
+    /// owner: the token a new stream counts against (max_streams_per_token).
+    std::variant<std::shared_ptr<http_stream>, http_reply> claim_for(const std::optional<std::string>& baton, access granted,
+                                                                     const std::string& owner) {
         std::variant<std::shared_ptr<http_stream>, http_reply> claimed;
         try {
-            claimed = claim(baton);
+            claimed = claim(baton, owner);
         } catch (const libsql::error& e) {
             // Out of descriptors or memory: the server is overloaded, the request itself is fine.
             return json_error(503, std::string("cannot open a stream: ") + e.what(), "STREAM_UNAVAILABLE");
@@ -1049,6 +1141,17 @@ struct service::impl {
         const auto auth = check(header);
         if (auth.granted == access::denied) return json_error(401, auth.reason, "UNAUTHORIZED");
         return std::nullopt;
+    }
+
+    /// The token a request's new streams count against: the bearer token with auth on; "" (everyone) without.
+    [[nodiscard]] std::string owner_of(std::string_view header) const {
+        if (!c->opts.jwt_public_key) return {};
+        std::string_view h = header;
+        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+        if (h.size() >= 7) h.remove_prefix(7);  // "Bearer ", checked by check()
+        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+        while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+        return std::string(h);
     }
 
     [[nodiscard]] detail::jwt_check check(std::string_view header) const {
@@ -1077,7 +1180,7 @@ struct service::impl {
                 tokens.erase(it);
             }
         }
-        auto r = detail::verify_jwt(token, *c->opts.jwt_public_key);
+        auto r = detail::verify_jwt(token, *c->opts.jwt_public_key, std::chrono::system_clock::now(), c->opts.namespace_name);
         if (r.granted != access::denied) {
             std::lock_guard lk(tokens_m);
             if (tokens.size() >= max_cached_tokens) tokens.clear();
@@ -1096,15 +1199,17 @@ struct service::impl {
     }
 
     /// The stream a request continues, or opens; or the HTTP reply that refuses it.
-    std::variant<std::shared_ptr<http_stream>, http_reply> claim(const std::optional<std::string>& baton) {
+    std::variant<std::shared_ptr<http_stream>, http_reply> claim(const std::optional<std::string>& baton,
+                                                                 const std::string& owner) {
         std::shared_ptr<http_stream> dead;  // destroyed after the lock is released
         std::lock_guard lk(m);
         if (c->shut.load()) return text_reply(503, "the server is shutting down");
         if (!baton) {
-            if (c->stream_limit_reached())
-                return json_error(503, c->stream_limit_message(), "STREAM_LIMIT");
+            // The whole server is full: 503 (retry later); this token is over its share: 429.
+            if (const auto refusal = c->stream_limit_reached(owner))
+                return json_error(refusal->global ? 503 : 429, refusal->message, "STREAM_LIMIT");
             const auto id = next_id++;
-            auto s = std::make_shared<http_stream>(id, c);
+            auto s = std::make_shared<http_stream>(id, c, owner);
             s->in_use = true;
             s->seq = 1;
             streams.emplace(id, s);
@@ -1249,7 +1354,8 @@ public:
 
 private:
     void on_hello(const hrana::ws_hello& h, std::vector<std::string>& out) {
-        const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key)
+        const auto r = c_->opts.jwt_public_key ? detail::verify_jwt(h.jwt.value_or(""), *c_->opts.jwt_public_key,
+                                                                    std::chrono::system_clock::now(), c_->opts.namespace_name)
                                                 : detail::jwt_check{access::full, {}, {}};
         if (r.granted == access::denied) {
             write(hrana::ws_server_msg{hrana::ws_hello_error{{r.reason, "UNAUTHORIZED"}}}, out);
@@ -1258,6 +1364,8 @@ private:
         }
         access_ = r.granted;
         expires_ = r.expires;
+        // Streams opened from now on count against this token (a later hello may bring another one).
+        owner_ = c_->opts.jwt_public_key ? h.jwt.value_or("") : std::string();
         hello_ = true;
         write(hrana::ws_server_msg{hrana::ws_hello_ok{}}, out);
     }
@@ -1302,8 +1410,8 @@ private:
             [&](const hrana::ws_open_stream& r) -> hrana::ws_response {
                 if (streams_.count(r.stream_id) != 0)
                     throw hrana::protocol_violation("stream " + std::to_string(r.stream_id) + " is already open");
-                if (c_->stream_limit_reached()) fail("STREAM_LIMIT", c_->stream_limit_message());
-                auto s = std::make_unique<db_stream>(c_);
+                if (const auto refusal = c_->stream_limit_reached(owner_)) fail("STREAM_LIMIT", refusal->message);
+                auto s = std::make_unique<db_stream>(c_, owner_);
                 s->set_stop(&stop_);
                 streams_.emplace(r.stream_id, std::move(s));
                 return hrana::ws_open_stream_resp{};
@@ -1382,6 +1490,7 @@ private:
     mutable std::mutex m_;
     bool closed_ = false;
     bool hello_ = false;
+    std::string owner_;  ///< the token of the last hello (max_streams_per_token)
     access access_ = access::denied;
     std::optional<double> expires_;
     sql_store store_;
@@ -1472,7 +1581,7 @@ http_reply service::pipeline(int version, std::string_view body, std::string_vie
         return text_reply(400, e.what());
     }
     const gate_pass pass(d.c->gate);
-    auto claimed = d.claim_for(req.baton, auth.granted);
+    auto claimed = d.claim_for(req.baton, auth.granted, d.owner_of(authorization_header));
     if (auto* refused = std::get_if<http_reply>(&claimed)) return std::move(*refused);
     auto s = std::get<std::shared_ptr<http_stream>>(std::move(claimed));
     hrana::pipeline_response resp;
@@ -1611,7 +1720,7 @@ cursor_open service::open_cursor(std::string_view body, std::string_view authori
     std::shared_ptr<http_stream> s;
     {
         const gate_pass pass(d.c->gate);
-        auto claimed = d.claim_for(req.baton, auth.granted);
+        auto claimed = d.claim_for(req.baton, auth.granted, d.owner_of(authorization_header));
         if (auto* refused = std::get_if<http_reply>(&claimed)) {
             out.refusal = std::move(*refused);
             return out;
@@ -1754,6 +1863,11 @@ std::uint64_t service::replication_index() const noexcept {
     } catch (...) {
         return 0;
     }
+}
+
+void service::copy_to(const std::string& path) {
+    auto conn = impl_->c->db.connect();  // the server's own connection: no client policy applies
+    conn.execute("VACUUM INTO ?", path);
 }
 
 std::uint64_t service::checkpoints() const noexcept { return impl_->c->checkpoints.load(std::memory_order_relaxed); }

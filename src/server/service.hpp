@@ -53,6 +53,16 @@ struct service_options {
     /// open one more gets HTTP 503 {"code":"STREAM_LIMIT"} (WebSocket: a STREAM_LIMIT error response). 0: derived
     /// from the descriptor limit (RLIMIT_NOFILE), a third of it less a reserve.
     std::size_t max_streams = 0;
+    /// Open streams one token may hold at once (HTTP and WebSocket together); one more is refused with Hrana code
+    /// STREAM_LIMIT (HTTP 429). Streams count against the token that opened them: the JWT's text with
+    /// jwt_public_key set; without auth every client is the same anonymous token. 0: no limit per token.
+    std::size_t max_streams_per_token = 0;
+    /// Namespaces (namespaces.hpp): the database file of another namespace, for `ATTACH 'ns' AS alias` (as sqld:
+    /// attached read-only); nothing when it does not exist. Empty: ATTACH of namespaces is not recognised.
+    std::function<std::optional<std::string>(std::string_view)> attach_namespace;
+    /// Namespaces: this database's namespace name. JWTs are then checked for it (sqld's "p" and "id" claims,
+    /// auth.hpp), and `ATTACH 'other'` needs a token that may read other.
+    std::optional<std::string> namespace_name;
 };
 
 /// How Hrana messages are encoded: JSON (/v2, /v3, subprotocols hrana1-3) or Protobuf (/v3-protobuf,
@@ -184,6 +194,9 @@ public:
     void shutdown();
 
     [[nodiscard]] const service_options& options() const noexcept;
+
+    /// Writes a consistent copy of the database to path (VACUUM INTO; the file must not exist): forking a namespace.
+    void copy_to(const std::string& path);
 
 private:
     struct impl;

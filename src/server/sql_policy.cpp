@@ -40,6 +40,8 @@ authorizer_result authorize_attach(const sql_policy& policy, guard_state& g, con
     if (!file) return deny(g, "ATTACH needs its file name as a string literal here (the server checks where it points)");
     // A temporary or in-memory database (plain VACUUM attaches '') touches no file of ours.
     if (file->empty() || *file == ":memory:") return authorizer_result::allow;
+    // Another namespace, read-only: the service rewrote `ATTACH 'ns' AS x` to exactly this URI.
+    if (!g.namespace_attach.empty() && *file == g.namespace_attach) return authorizer_result::allow;
     const std::string shown = "'" + std::string(*file) + "'";
     if (!policy.attach_dir)
         return deny(g, "ATTACH and VACUUM INTO of files are disabled on this server (" + shown +

@@ -42,6 +42,9 @@ struct guard_state {
     bool protect_wal = false;  ///< replication is on: clients may not checkpoint nor change the journal mode
     bool schema_write = false; ///< a statement prepared since the last look changes the main schema (CREATE…)
     std::string denial;        ///< why the last refusal happened (empty: none since cleared)
+    /// The one file URI the statement being prepared may ATTACH: another namespace, read-only (set by the service
+    /// around the prepare of a rewritten `ATTACH 'ns' AS alias`; empty otherwise).
+    std::string namespace_attach;
 };
 
 [[nodiscard]] authorizer_result authorize(const sql_policy& policy, guard_state& g, const authorizer_request& r);

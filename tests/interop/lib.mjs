@@ -39,7 +39,7 @@ process.on("unhandledRejection", (e) => { console.error(e); killAll(); process.e
 
 /**
  * Starts `libsql serve dbPath --listen 127.0.0.1:0 ...extraArgs` and resolves once it prints its address.
- * Returns { port, httpUrl, wsUrl, proc, stderr(), stop(signal) }; every server is SIGKILLed at exit regardless.
+ * Returns { port, httpUrl, wsUrl, proc, stderr(), stop(signal) } (https:// and wss:// URLs when it serves TLS); every server is SIGKILLed at exit regardless.
  */
 export function startServer(dbPath, extraArgs = []) {
   return new Promise((resolve, reject) => {
@@ -56,19 +56,21 @@ export function startServer(dbPath, extraArgs = []) {
     proc.stderr.on("data", (d) => { err += d; });
     proc.stdout.on("data", (d) => {
       out += d;
-      const m = /listening on http:\/\/([^\s]+):(\d+)\n/.exec(out);
+      const m = /listening on (https?):\/\/([^\s]+):(\d+)\n/.exec(out);
       if (m && !settled) {
         settled = true;
         clearTimeout(timer);
-        const port = Number(m[2]);
+        const port = Number(m[3]);
+        const secure = m[1] === "https";
         const exited = new Promise((res) => proc.once("exit", (code, signal) => { running.delete(proc); res({ code, signal }); }));
         resolve({
           port,
-          httpUrl: `http://127.0.0.1:${port}`,
-          wsUrl: `ws://127.0.0.1:${port}`,
+          httpUrl: `${secure ? "https" : "http"}://127.0.0.1:${port}`,
+          wsUrl: `${secure ? "wss" : "ws"}://127.0.0.1:${port}`,
           proc,
           exited,
           stderr: () => err,
+          stdout: () => out,
           async stop(signal = "SIGTERM") {
             if (proc.exitCode !== null || proc.signalCode !== null) return exited;
             proc.kill(signal);

@@ -341,3 +341,51 @@ TEST_F(safety_test, server_limits_max_streams_refuses_new_streams_cleanly) {
     EXPECT_TRUE(std::holds_alternative<hrana::stream_response>(r.results[0]));
     EXPECT_EQ(svc->pipeline(3, keep, "").status, 200);
 }
+
+TEST_F(safety_test, server_limits_max_streams_per_token_refuses_one_token_not_the_others) {
+    keypair keys;
+    auto o = opts();
+    o.jwt_public_key = keys.pk;
+    o.max_streams_per_token = 2;
+    svc = std::make_unique<service>(o);
+    const std::string greedy = keys.bearer(R"j({"a":"rw","sub":"greedy"})j");
+    const std::string other = keys.bearer(R"j({"a":"rw","sub":"other"})j");
+    const std::string keep = R"j({"requests":[{"type":"execute","stmt":{"sql":"SELECT 1"}}]})j";
+    std::vector<std::string> batons;
+    for (int i = 0; i < 2; ++i) {
+        const auto r = svc->pipeline(3, keep, greedy);
+        ASSERT_EQ(r.status, 200) << r.body;
+        batons.push_back(*hrana::parse_pipeline_response(r.body).baton);
+    }
+    // The third stream of the same token: a clean Hrana error, HTTP 429 (this client is over its share, the
+    // server is not full), JSON with the code.
+    const auto refused = svc->pipeline(3, keep, greedy);
+    EXPECT_EQ(refused.status, 429);
+    EXPECT_EQ(refused.content_type, "application/json");
+    EXPECT_NE(refused.body.find(R"j("code":"STREAM_LIMIT")j"), std::string::npos) << refused.body;
+    EXPECT_NE(refused.body.find("per token"), std::string::npos) << refused.body;
+    EXPECT_EQ(svc->cursor(R"j({"baton":null,"batch":{"steps":[{"stmt":{"sql":"SELECT 1"}}]}})j", greedy).status, 429);
+    // Its WebSocket streams count against the same token.
+    auto ws = svc->open_ws(3);
+    (void)ws->on_message(R"j({"type":"hello","jwt":")j" + greedy.substr(7) + R"j("})j");
+    const auto out = ws->on_message(R"j({"type":"request","request_id":1,"request":{"type":"open_stream","stream_id":1}})j");
+    ASSERT_EQ(out.size(), 1u);
+    const auto m = hrana::parse_ws_server_msg(out[0]);
+    ASSERT_TRUE(std::holds_alternative<hrana::ws_response_error>(m));
+    EXPECT_EQ(std::get<hrana::ws_response_error>(m).error.code, "STREAM_LIMIT");
+    EXPECT_FALSE(ws->closed());
+    // Another token is not affected, over HTTP and WebSocket.
+    const auto fine = svc->pipeline(3, keep, other);
+    ASSERT_EQ(fine.status, 200) << fine.body;
+    auto ws2 = svc->open_ws(3);
+    (void)ws2->on_message(R"j({"type":"hello","jwt":")j" + other.substr(7) + R"j("})j");
+    const auto opened = ws2->on_message(R"j({"type":"request","request_id":1,"request":{"type":"open_stream","stream_id":1}})j");
+    ASSERT_EQ(opened.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<hrana::ws_response_ok>(hrana::parse_ws_server_msg(opened[0])));
+    // The greedy token's existing streams still work, and closing one makes room for it again.
+    const std::string close_body = R"j({"baton":")j" + batons[0] + R"j(","requests":[{"type":"execute","stmt":{"sql":"SELECT 2"}},{"type":"close"}]})j";
+    const auto closed = svc->pipeline(3, close_body, greedy);
+    ASSERT_EQ(closed.status, 200) << closed.body;
+    EXPECT_EQ(svc->pipeline(3, keep, greedy).status, 200);
+    EXPECT_EQ(svc->pipeline(3, keep, greedy).status, 429);
+}

@@ -933,6 +933,37 @@ TEST(auth_key_file, auth_reads_pem_and_raw_keys) {
     EXPECT_THROW((void)libsql::server::read_ed25519_public_key_file(write("wrong.pem", "-----BEGIN PUBLIC KEY-----\n" + wrong_b64 + "\n-----END PUBLIC KEY-----\n")), libsql::usage_error);
 }
 
+TEST(auth_namespaces, auth_scoping_claims_as_sqld) {
+    keypair keys;
+    using libsql::server::detail::verify_jwt;
+    const auto now = std::chrono::system_clock::now();
+    auto check = [&](const std::string& claims, std::optional<std::string_view> ns) {
+        return verify_jwt(keys.token(claims), keys.pk, now, ns).granted;
+    };
+    // Without namespaces the scoping claims are not looked at.
+    EXPECT_EQ(check(R"j({"id":"a"})j", std::nullopt), access::full);
+    EXPECT_EQ(check(R"j({"p":{"ro":{"ns":["a"]}}})j", std::nullopt), access::full);
+    // "id": that namespace only, with its "a".
+    EXPECT_EQ(check(R"j({"id":"a"})j", "a"), access::full);
+    EXPECT_EQ(check(R"j({"id":"a","a":"ro"})j", "a"), access::read_only);
+    EXPECT_EQ(check(R"j({"id":"a"})j", "b"), access::denied);
+    EXPECT_EQ(check(R"j({"id":7})j", "a"), access::denied);
+    // "p" replaces "a": rw full, ro/roa/rwa read-only, elsewhere nothing.
+    const std::string p = R"j({"a":"rw","p":{"rw":{"ns":["a"]},"ro":{"ns":["b"]},"roa":{"ns":["c"]},"rwa":{"ns":["d"]}}})j";
+    EXPECT_EQ(check(p, "a"), access::full);
+    EXPECT_EQ(check(p, "b"), access::read_only);
+    EXPECT_EQ(check(p, "c"), access::read_only);
+    EXPECT_EQ(check(p, "d"), access::read_only);
+    EXPECT_EQ(check(p, "e"), access::denied);
+    EXPECT_EQ(check(R"j({"p":{}})j", "a"), access::denied);
+    EXPECT_EQ(check(R"j({"p":"rw"})j", "a"), access::denied);
+    EXPECT_EQ(check(R"j({"p":{"rw":{"ns":"a"}}})j", "a"), access::denied);
+    // Neither: every namespace, as its "a" says; expiry still applies.
+    EXPECT_EQ(check(R"j({"a":"ro"})j", "x"), access::read_only);
+    const auto past = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() - 10);
+    EXPECT_EQ(check(R"j({"p":{"rw":{"ns":["a"]}},"exp":)j" + past + "}", "a"), access::denied);
+}
+
 TEST(auth_base64, auth_base64url_round_trips) {
     for (std::size_t n = 0; n < 40; ++n) {
         std::string bytes;

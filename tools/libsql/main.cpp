@@ -2,6 +2,7 @@
 // any transport; shell.cpp), migrate (versioned migrations from a folder, applied to a local file, a server or a
 // replica). CLI11 lives here only.
 #include "server/http_server.hpp"
+#include "server/namespaces.hpp"
 #include "server/service.hpp"
 #include "shell.hpp"
 
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -48,8 +50,15 @@ struct serve_args {
     std::string attach_dir;
     std::size_t max_response_bytes = 10 * 1024 * 1024;
     std::size_t max_streams = 0;
+    std::size_t max_streams_per_token = 0;
     std::size_t max_connections = 0;
     double read_timeout_seconds = 30;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_client_ca_file;
+    bool enable_namespaces = false;
+    std::string default_namespace = "default";
+    std::string admin_listen;
 };
 
 /// The names --cipher accepts.
@@ -108,9 +117,14 @@ int serve(const serve_args& args) {
     if (args.max_body_bytes == 0) throw CLI::ValidationError("--max-body-bytes", "must be at least 1");
 
     // The service creates the file; its directory is created here, so `libsql serve data/dev.db` just works.
-    if (const auto parent = std::filesystem::path(args.path).parent_path(); !parent.empty()) {
+    // With namespaces PATH is the server's folder (namespaces in PATH/dbs/<name>/data, as sqld).
+    if (args.enable_namespaces) {
+        std::filesystem::create_directories(args.path);
+    } else if (const auto parent = std::filesystem::path(args.path).parent_path(); !parent.empty()) {
         std::filesystem::create_directories(parent);
     }
+    if (!args.admin_listen.empty() && !args.enable_namespaces)
+        throw CLI::ValidationError("--admin-listen-addr", "the admin API manages namespaces: add --enable-namespaces");
     srv::service_options service_opts;
     service_opts.path = args.path;
     service_opts.stream_expiry = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(args.stream_expiry_seconds * 1000)));
@@ -136,10 +150,21 @@ int serve(const serve_args& args) {
     if (!args.attach_dir.empty()) service_opts.attach_dir = args.attach_dir;
     service_opts.max_response_bytes = args.max_response_bytes;
     service_opts.max_streams = args.max_streams;
+    service_opts.max_streams_per_token = args.max_streams_per_token;
     service_opts.checkpoint_frames = args.checkpoint_frames;
     service_opts.kept_generations = args.keep_generations;
     service_opts.log = [&log](std::string_view message) { log(srv::log_level::info, message); };
-    srv::service service{service_opts};
+    std::unique_ptr<srv::service> single;
+    std::unique_ptr<srv::namespaces> registry;
+    if (args.enable_namespaces) {
+        srv::namespaces_options nopts;
+        nopts.folder = args.path;
+        nopts.default_namespace = args.default_namespace;
+        nopts.base = service_opts;
+        registry = std::make_unique<srv::namespaces>(std::move(nopts));
+    } else {
+        single = std::make_unique<srv::service>(service_opts);
+    }
     srv::http_server_options http_opts;
     http_opts.listen_address = where.host;
     http_opts.port = where.port;
@@ -151,12 +176,25 @@ int serve(const serve_args& args) {
     http_opts.stop_on_signals = true;
     http_opts.log = log;
     http_opts.log_threshold = threshold;
-    srv::http_server server{service, http_opts};
+    http_opts.tls_cert_file = args.tls_cert_file;
+    http_opts.tls_key_file = args.tls_key_file;
+    http_opts.tls_client_ca_file = args.tls_client_ca_file;
+    std::optional<host_port> admin;
+    if (!args.admin_listen.empty()) {
+        admin = parse_listen(args.admin_listen);
+        http_opts.admin_listen_address = admin->host;
+        http_opts.admin_port = admin->port;
+    }
+    auto server = registry ? std::make_unique<srv::http_server>(*registry, http_opts)
+                           : std::make_unique<srv::http_server>(*single, http_opts);
 
-    const bool v6 = where.host.find(':') != std::string::npos;
-    std::cout << "listening on http://" << (v6 ? "[" + where.host + "]" : where.host) << ':' << server.port() << std::endl;
-    log(srv::log_level::info, "serving " + args.path + (service_opts.jwt_public_key ? " (JWT auth on)" : " (no auth)"));
-    server.run();
+    auto shown = [](const std::string& host) { return host.find(':') != std::string::npos ? "[" + host + "]" : host; };
+    std::cout << "listening on " << (args.tls_cert_file.empty() ? "http://" : "https://") << shown(where.host) << ':'
+              << server->port() << std::endl;
+    if (admin) std::cout << "admin listening on http://" << shown(admin->host) << ':' << server->admin_port() << std::endl;
+    log(srv::log_level::info, "serving " + args.path + (registry ? " (namespaces, default " + args.default_namespace + ")" : "") +
+                                  (service_opts.jwt_public_key ? " (JWT auth on)" : " (no auth)"));
+    server->run();
     return 0;
 }
 
@@ -320,6 +358,10 @@ int main(int argc, char** argv) {
                           "Open streams (interactive transactions, HTTP and WebSocket) kept at most; more get HTTP 503 "
                           "STREAM_LIMIT until some close or expire (0: a third of the descriptor limit)")
         ->capture_default_str();
+    serve_cmd->add_option("--max-streams-per-token", args.max_streams_per_token,
+                          "Open streams one token (JWT) may hold at once; more get HTTP 429 STREAM_LIMIT (without "
+                          "--auth-jwt-key-file all clients share one count). 0: no limit per token")
+        ->capture_default_str();
     serve_cmd->add_option("--max-connections", args.max_connections,
                           "Open HTTP/WebSocket connections at most; more are answered 503 and closed at once (0: a "
                           "third of the descriptor limit)")
@@ -329,6 +371,28 @@ int main(int argc, char** argv) {
                           "client cannot extend), and the idle time allowed between keep-alive requests")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    serve_cmd->add_option("--tls-cert-file", args.tls_cert_file,
+                          "TLS: the server's certificate chain (PEM). With --tls-key-file the port speaks HTTPS and WSS "
+                          "only, and the line printed says https://")
+        ->check(CLI::ExistingFile);
+    serve_cmd->add_option("--tls-key-file", args.tls_key_file, "TLS: the private key of --tls-cert-file (PEM)")
+        ->check(CLI::ExistingFile);
+    serve_cmd->add_option("--tls-client-ca-file", args.tls_client_ca_file,
+                          "TLS: clients must present a certificate signed by one of these CAs (PEM; mutual TLS)")
+        ->check(CLI::ExistingFile);
+    serve_cmd->add_flag("--enable-namespaces", args.enable_namespaces,
+                        "Serve many databases (sqld's namespaces): PATH is then a folder, each namespace a file "
+                        "PATH/dbs/<name>/data, chosen by the first label of the request's Host header "
+                        "(<ns>.example.com) or its x-namespace header");
+    serve_cmd->add_option("--default-namespace", args.default_namespace,
+                          "With --enable-namespaces: the namespace of requests whose Host names none (no dot, or an IP "
+                          "address); created at startup")
+        ->capture_default_str();
+    serve_cmd->add_option("--admin-listen-addr", args.admin_listen,
+                          "With --enable-namespaces: HOST:PORT of the admin API (POST /v1/namespaces/{ns}/create, "
+                          "POST /v1/namespaces/{from}/fork/{to}, DELETE /v1/namespaces/{ns}); plain HTTP without "
+                          "credentials, so keep it private. Once bound, \"admin listening on http://HOST:PORT\" is "
+                          "printed after the first line");
     serve_cmd->add_flag("--no-replication", args.no_replication,
                         "Do not serve /info, /export, /sync; SQLite then checkpoints the WAL as usual");
 
