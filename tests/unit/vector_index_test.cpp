@@ -256,6 +256,21 @@ TEST_F(vector_index, options_are_stored_and_used) {
     EXPECT_EQ(top("[1,2,3]", 2), (std::vector<std::int64_t>{1, 2}));
 }
 
+TEST_F(vector_index, a_partial_index_holds_the_rows_its_where_admits) {
+    conn.execute("ALTER TABLE t ADD COLUMN k INT");
+    conn.execute("UPDATE t SET k = id");
+    conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb)) WHERE k >= 2"); // as libSQL: allowed, honoured
+    EXPECT_EQ(shadow_keys(), (std::set<std::int64_t>{2}));
+    conn.execute("INSERT INTO t VALUES (4, vector32('[1,1,1]'), 'd', 0), (5, vector32('[1,1,2]'), 'e', 9)");
+    EXPECT_EQ(shadow_keys(), (std::set<std::int64_t>{2, 5}));
+    conn.execute("UPDATE t SET k = 7 WHERE id = 1"); // enters the index: only its WHERE column changed
+    conn.execute("UPDATE t SET k = 0 WHERE id = 2"); // leaves it
+    EXPECT_EQ(shadow_keys(), (std::set<std::int64_t>{1, 5}));
+    EXPECT_EQ(top("[3,2,1]", 5), (std::vector<std::int64_t>{5, 1}));
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM t WHERE k >= 2"), 3); // row 3 has no vector
+    EXPECT_EQ(integrity(), "ok");
+}
+
 TEST_F(vector_index, vacuum_keeps_the_index_whole) {
     conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb))");
     conn.execute("DELETE FROM t WHERE id = 2");

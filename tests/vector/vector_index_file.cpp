@@ -121,6 +121,11 @@ void first(libsql::connection& c, int rows) {
     check(c.query_value<int>("SELECT id FROM vector_top_k('t_idx', vector32('[100,-1,0]'), 1)") == 1000, "the inserted row is found");
     check(c.query_value<int>("SELECT id FROM vector_top_k('t_idx', vector32('[0,0,1]'), 1)") == 1, "the updated row is found");
     check(index_matches_table(c, "t", "t_idx"), "t_idx has a node for every row of t, and no other");
+    // into libSQL's partial p_idx (WHERE k > 0): only the rows it admits
+    c.execute("INSERT INTO p VALUES (3, vector32('[0,0,1]'), 1), (4, vector32('[1,1,0]'), 0)");
+    c.execute("UPDATE p SET k = 1 WHERE id = 2");
+    check(c.query_value<std::string>("SELECT group_concat(index_key) FROM (SELECT index_key FROM p_idx_shadow ORDER BY 1)") == "1,2,3",
+          "the partial index p_idx holds the rows its WHERE admits");
     // into libSQL's r_idx (float8 neighbours): 100 rows added, 100 deleted, in one transaction
     {
         auto tx = c.transaction();

@@ -1,5 +1,5 @@
 // DiskANN vector indexes shared by npm libsql@0.5.29 and libsql-cpp, both ways, on one file:
-//   1. libSQL writes t (20 rows) and r (1500 x 32, float8 neighbours) with indexes, and c (1000 x 32) without.
+//   1. libSQL writes t (20 rows), r (1500 x 32, float8 neighbours) and p (partial) with indexes, c (1000 x 32) without.
 //   2. vector_index_file (C++) reads them (planner, integrity_check, vector_top_k), writes rows into libSQL's
 //      indexes (INSERT, UPDATE, REPLACE, DELETE) and builds c_idx on c itself.
 //   3. libSQL checks: integrity, the rows libsql-cpp added are found and the deleted ones are not, recall@10 of
@@ -60,7 +60,10 @@ if (top(db, "t_idx", "[3,4,5]", rows).length !== rows) fail("libSQL's own index 
 db.exec("CREATE TABLE r(id INTEGER PRIMARY KEY, emb F32_BLOB(32));" +
         "CREATE INDEX r_idx ON r(libsql_vector_idx(emb, 'metric=cosine', 'compress_neighbors=float8', 'max_neighbors=24'));" +
         "CREATE TABLE queries(q INTEGER PRIMARY KEY, v BLOB, libsql_ids TEXT);" +
-        "CREATE TABLE c(id INTEGER PRIMARY KEY, emb F32_BLOB(32));");
+        "CREATE TABLE c(id INTEGER PRIMARY KEY, emb F32_BLOB(32));" +
+        "CREATE TABLE p(id INTEGER PRIMARY KEY, emb F32_BLOB(3), k INT);" +
+        "CREATE INDEX p_idx ON p(libsql_vector_idx(emb)) WHERE k > 0;" +
+        "INSERT INTO p VALUES (1, vector32('[1,0,0]'), 1), (2, vector32('[0,1,0]'), 0);");
 db.exec("BEGIN");
 for (let i = 1; i <= 1500; i++) db.prepare("INSERT INTO r VALUES (?, vector32(?))").run([i, vec(32)]);
 for (let i = 1; i <= 1000; i++) db.prepare("INSERT INTO c VALUES (?, vector32(?))").run([i, vec(32)]);
@@ -84,6 +87,9 @@ if (top(db, "t_idx", "[0,0,1]", 1)[0] !== 1) fail("libSQL does not find the row 
 const tAll = top(db, "t_idx", "[1,1,1]", 100);
 if (tAll.includes(2) || tAll.length !== rows) fail("t_idx in libSQL after libsql-cpp's writes: " + tAll);
 ok(`t_idx answers all ${tAll.length} rows, the inserted, replaced and updated ones first for their vectors`);
+const pKeys = db.prepare("SELECT group_concat(index_key) FROM (SELECT index_key FROM p_idx_shadow ORDER BY 1)").raw().get()[0];
+if (pKeys !== "1,2,3" || top(db, "p_idx", "[0,0,1]", 1)[0] !== 3) fail("the partial index p_idx after libsql-cpp's writes: " + pKeys);
+ok("the partial index p_idx holds the rows its WHERE admits after libsql-cpp's writes");
 const rAll = db.prepare("SELECT count(*) FROM r_idx_shadow").raw().get()[0];
 if (rAll !== db.prepare("SELECT count(*) FROM r").raw().get()[0]) fail("r_idx_shadow and r differ in size");
 let found = 0;

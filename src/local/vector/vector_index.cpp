@@ -1,15 +1,16 @@
 // Maintenance of libSQL's DiskANN vector index in libSQL's on-disk format (docs/VECTOR.md). The engine patch
 // engine/patches/0030-vector-index.patch calls three internal SQL functions from the code it generates, in the
 // statement that changes the row (so in its transaction, and undone with it):
-//   libsql_vector_idx_create(db, index, table, column, declared type, option...)   CREATE INDEX
+//   libsql_vector_idx_create(db, index, table, column, declared type, option...)   CREATE INDEX (1: index the
+//                                                                                    rows, 0: a dump filled it)
 //   libsql_vector_idx_insert(db, index, rowid, vector)                               a row inserted / updated
 //   libsql_vector_idx_delete(db, index, rowid)                                       a row deleted / updated
 // They are marked internal (libsql_engine_make_internal): user SQL cannot call them.
 //
 // The graph: one block per row in <index>_shadow (index_key = rowid), [u64 rowid][u16 edge count, 6 bytes
 // zero][node vector][edge vectors][per edge: u32 0, f32 distance, u64 neighbour rowid]. An insert searches the
-// graph from a random node with a beam of insert_l, gives the new node the visited nodes as neighbours and offers
-// it to each of them as a neighbour, every choice by DiskANN's robust prune (alpha, at most max edges). A delete
+// graph from a random node with a beam of insert_l, gives the new node the visited nodes as neighbours (DiskANN's
+// robust prune: alpha, at most max edges) and adds it to each of them as a neighbour (pruning a full list). A delete
 // removes the node; its neighbours that link back choose again among their edges and the deleted node's
 // (FreshDiskANN's repair). Edges from other nodes to it stay ("zombies", as in libSQL: both searches skip them,
 // and a later insert of the same rowid replaces them).
@@ -381,6 +382,17 @@ public:
         return out;
     }
 
+    void append_edge(node& n, const cand& c) const {
+        const std::size_t e = edges(n);
+        const float d = index_distance(l_, n.edge, c.v);
+        std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, c.bytes.data(), l_.edge_vec);
+        std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
+        std::memset(meta, 0, 4);
+        std::memcpy(meta + 4, &d, sizeof d);
+        put_le64(meta + 8, static_cast<std::uint64_t>(c.rowid));
+        set_edges(n, e + 1);
+    }
+
     /// DiskANN's robust prune: n's neighbours become the nearest of `pool` that no nearer chosen neighbour
     /// covers (d(n, c) > alpha * d(chosen, c)), at most max edges. The first of two entries with one rowid wins.
     /// Returns whether n's edges changed.
@@ -494,6 +506,15 @@ public:
         }
         const cand me = cand_of(fresh);
         for (node& n : visited) {
+            bool zombie = false;
+            for (std::size_t e = 0, count = edges(n); e < count; ++e) zombie = zombie || edge_rowid(n, e) == rowid;
+            if (!zombie && edges(n) < l_.max_edges) {
+                // room left: the back edge goes in as it is (DiskANN prunes only an overfull list), which keeps
+                // every node reachable from the nodes its insert visited
+                append_edge(n, me);
+                store(n);
+                continue;
+            }
             std::vector<cand> pool{me}; // before n's old edges: a zombie edge with this rowid loses
             for (cand& c : edges_of(n)) pool.push_back(std::move(c));
             if (choose_edges(n, std::move(pool))) store(n);
@@ -562,8 +583,8 @@ void create_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     guarded(ctx, [&] {
         if (argc < 5) fail("vector index: libsql_vector_idx_create: bad arguments");
         sqlite3* db = sqlite3_context_db_handle(ctx);
-        const std::string db_name = text_arg(argv[0]), index = text_arg(argv[1]), table = text_arg(argv[2]),
-                          column = text_arg(argv[3]), type_name = text_arg(argv[4]);
+        // argv[2], argv[3]: the table and column, for the engine's own loop over the rows
+        const std::string db_name = text_arg(argv[0]), index = text_arg(argv[1]), type_name = text_arg(argv[4]);
         vtype type = vtype::f32;
         std::uint32_t dims = 0;
         if (const std::string m = parse_column_type(type_name, type, dims); !m.empty())
@@ -620,17 +641,14 @@ void create_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
             sqlite3_bind_blob(meta.st, 2, p.bin.data(), static_cast<int>(p.bin.size()), SQLITE_TRANSIENT);
             const int rc = sqlite3_step(meta.st);
             // a row there already: a dump loaded tables (shadow included) before indexes; libSQL skips the refill
-            if ((rc & 0xff) == SQLITE_CONSTRAINT) return;
+            if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+                sqlite3_result_int(ctx, 0);
+                return;
+            }
             if (rc != SQLITE_DONE) fail("vector index: unable to update global metadata table");
         }
-        graph g(db, db_name, index, "insert");
-        stmt rows(db, "SELECT rowid, " + quoted(column) + " FROM " + schema + "." + quoted(table), "vector index");
-        int rc;
-        while ((rc = sqlite3_step(rows.st)) == SQLITE_ROW) {
-            vector_data v;
-            if (row_vector(sqlite3_column_value(rows.st, 1), g.layout(), v)) g.insert(sqlite3_column_int64(rows.st, 0), v);
-        }
-        if (rc != SQLITE_DONE) fail(std::string("vector index: ") + sqlite3_errmsg(db));
+        (void)read_layout(db, db_name, index, "insert"); // what we wrote reads back
+        sqlite3_result_int(ctx, 1); // the engine's code then indexes the rows (libsql_vector_idx_insert each)
     });
 }
 
