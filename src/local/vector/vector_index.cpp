@@ -320,7 +320,10 @@ public:
         : db_(db), where_(std::string("vector index(") + what + ")"), l_(read_layout(db, db_name, index, what)),
           shadow_(quoted(db_name) + "." + quoted(index + "_shadow")),
           load_(db, "SELECT data FROM " + shadow_ + " WHERE index_key = ?", where_.c_str()),
-          store_(db, "UPDATE " + shadow_ + " SET data = ? WHERE index_key = ?", where_.c_str()) {}
+          store_(db, "UPDATE " + shadow_ + " SET data = ? WHERE index_key = ?", where_.c_str()) {
+        if (l_.version != 3)
+            fail(where_ + ": libsql-cpp writes format version 3 only; this index has version " + std::to_string(l_.version));
+    }
 
     [[nodiscard]] const index_layout& layout() const noexcept { return l_; }
 
