@@ -271,6 +271,33 @@ TEST_F(vector_index, a_partial_index_holds_the_rows_its_where_admits) {
     EXPECT_EQ(integrity(), "ok");
 }
 
+TEST(vector_index_file_db, drop_is_refused_in_an_auto_vacuum_database_and_nothing_changes) {
+    libsql::database db(":memory:");
+    auto conn = db.connect();
+    conn.execute("PRAGMA auto_vacuum = FULL");
+    conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, emb F32_BLOB(2))");
+    conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb))");
+    conn.execute("INSERT INTO t VALUES (1, vector32('[1,2]'))");
+    for (const char* sql : {"DROP INDEX t_idx", "DROP TABLE t"}) {
+        try {
+            conn.execute(sql);
+            ADD_FAILURE() << sql << ": no error";
+        } catch (const libsql::error& e) {
+            EXPECT_NE(std::string(e.what()).find("in an auto_vacuum database is not supported"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM t_idx_shadow"), 1);
+    EXPECT_EQ(conn.query_value<std::string>("PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(vector_index, k_larger_than_the_index_and_searches_of_an_empty_index) {
+    conn.execute("CREATE TABLE e(id INTEGER PRIMARY KEY, emb F32_BLOB(3))");
+    conn.execute("CREATE INDEX e_idx ON e(libsql_vector_idx(emb))");
+    EXPECT_TRUE(top("[1,2,3]", 10, "e_idx").empty());
+    conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb))");
+    EXPECT_EQ(top("[1,2,3]", 1000000000, "t_idx"), (std::vector<std::int64_t>{1, 2}));
+}
+
 TEST_F(vector_index, vacuum_keeps_the_index_whole) {
     conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb))");
     conn.execute("DELETE FROM t WHERE id = 2");
