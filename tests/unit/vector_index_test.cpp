@@ -231,7 +231,13 @@ TEST_F(vector_index, bad_input_fails_with_libsql_messages_and_writes_nothing) {
     EXPECT_NE(error_of("INSERT INTO t VALUES (9, x'0102', 'i')").find("vector"), std::string::npos);
     EXPECT_NE(error_of("UPDATE t SET emb = vector32('[1]') WHERE id = 1").find("dimensions are different: 1 != 3"), std::string::npos);
     conn.execute("INSERT INTO t VALUES (9, NULL, 'n')");
+    // zero vectors have no direction (the SQL distance is NULL): the graph ranks them last, nothing breaks
+    conn.execute("INSERT INTO t VALUES (10, vector32('[0,0,0]'), 'z0'), (11, vector32('[0,0,0]'), 'z1')");
+    conn.execute("INSERT INTO t VALUES (12, vector32('[1,2,3.5]'), 'z2')");
     EXPECT_EQ(shadow_keys(), indexed_rows());
+    EXPECT_EQ(top("[1,2,3]", 2), (std::vector<std::int64_t>{1, 12}));
+    EXPECT_EQ(top("[0,0,0]", 10).size(), 5u);
+    conn.execute("DELETE FROM t WHERE id >= 10");
     EXPECT_EQ(conn.query_value<std::string>("SELECT hex(emb) FROM t WHERE id = 1"), "0000803F0000004000004040");
     // the marker as an expression returns its argument, as libSQL's does
     EXPECT_EQ(conn.query_value<std::string>("SELECT libsql_vector_idx('[1,2]', 'x')"), "[1,2]");

@@ -23,8 +23,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <new>
 #include <string>
@@ -125,6 +127,19 @@ index_layout read_layout(sqlite3* db, const std::string& db_name, const std::str
 }
 
 std::vector<float> stored_as_f32(const std::uint8_t* p, vtype t, std::uint32_t dims) {
+    if (t == vtype::f32) { // the common case, straight from the block (little-endian, as the format)
+        std::vector<float> out(dims);
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(out.data(), p, std::size_t{dims} * 4);
+            return out;
+        }
+        for (std::uint32_t i = 0; i < dims; ++i) {
+            const std::uint32_t bits = static_cast<std::uint32_t>(p[4 * i]) | static_cast<std::uint32_t>(p[4 * i + 1]) << 8 |
+                                       static_cast<std::uint32_t>(p[4 * i + 2]) << 16 | static_cast<std::uint32_t>(p[4 * i + 3]) << 24;
+            std::memcpy(&out[i], &bits, sizeof bits);
+        }
+        return out;
+    }
     std::vector<std::uint8_t> blob(p, p + payload_size(t, dims));
     if (t == vtype::bit1) {
         if (blob.size() % 2 == 0) blob.push_back(0);
@@ -146,9 +161,48 @@ std::vector<std::uint8_t> stored_bytes(const vector_data& v, vtype t) {
 }
 
 float index_distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) noexcept {
-    const auto* x = reinterpret_cast<const std::uint8_t*>(a.data());
-    const auto* y = reinterpret_cast<const std::uint8_t*>(b.data());
-    return l.metric == 2 ? distance_l2_f32(x, y, l.dims) : distance_cos_f32(x, y, l.dims);
+    // The graph's own ranking, never shown to users: eight independent sums (the compiler vectorises them),
+    // not the SQL functions' sequential order. A zero or non-finite vector is as far as can be, so that sorting
+    // and pruning never meet a NaN.
+    constexpr std::size_t lanes = 8;
+    const float* x = a.data();
+    const float* y = b.data();
+    const std::size_t n = std::min<std::size_t>({a.size(), b.size(), l.dims});
+    float s0[lanes] = {}, s1[lanes] = {}, s2[lanes] = {};
+    std::size_t i = 0;
+    if (l.metric == 2) {
+        for (; i + lanes <= n; i += lanes)
+            for (std::size_t k = 0; k < lanes; ++k) {
+                const float d = x[i + k] - y[i + k];
+                s0[k] += d * d;
+            }
+        float sum = 0;
+        for (; i < n; ++i) sum += (x[i] - y[i]) * (x[i] - y[i]);
+        for (std::size_t k = 0; k < lanes; ++k) sum += s0[k];
+        const float r = std::sqrt(sum);
+        return std::isfinite(r) ? r : std::numeric_limits<float>::max();
+    }
+    for (; i + lanes <= n; i += lanes)
+        for (std::size_t k = 0; k < lanes; ++k) {
+            s0[k] += x[i + k] * y[i + k];
+            s1[k] += x[i + k] * x[i + k];
+            s2[k] += y[i + k] * y[i + k];
+        }
+    float dot = 0, n1 = 0, n2 = 0;
+    for (; i < n; ++i) {
+        dot += x[i] * y[i];
+        n1 += x[i] * x[i];
+        n2 += y[i] * y[i];
+    }
+    for (std::size_t k = 0; k < lanes; ++k) {
+        dot += s0[k];
+        n1 += s1[k];
+        n2 += s2[k];
+    }
+    const double denom = std::sqrt(static_cast<double>(n1) * static_cast<double>(n2));
+    if (!(denom > 0) || !std::isfinite(denom)) return 2.0f;
+    const float r = static_cast<float>(1.0 - static_cast<double>(dot) / denom);
+    return std::isfinite(r) ? r : 2.0f;
 }
 
 namespace {
@@ -396,6 +450,53 @@ public:
         set_edges(n, e + 1);
     }
 
+    /// A full node meets a new possible neighbour (FreshDiskANN's incremental form of the robust prune, O(edges)):
+    /// it is refused when an edge covers it, otherwise it replaces the farthest edge farther than itself, and the
+    /// edges it covers go. Returns whether n changed.
+    bool offer_edge(node& n, const cand& c) const {
+        const float d = index_distance(l_, n.edge, c.v);
+        const std::vector<cand> have = edges_of(n);
+        std::vector<float> to_new(have.size());
+        std::size_t slot = have.size();
+        float worst = d;
+        for (std::size_t e = 0; e < have.size(); ++e) {
+            to_new[e] = index_distance(l_, have[e].v, c.v);
+            if (static_cast<double>(d) > l_.alpha * static_cast<double>(to_new[e])) return false;
+            const float de = stored_distance(n, e);
+            if (de > worst) {
+                worst = de;
+                slot = e;
+            }
+        }
+        if (slot == have.size()) return false;
+        std::vector<const cand*> kept;
+        std::vector<float> dist;
+        for (std::size_t e = 0; e < have.size(); ++e) {
+            if (e == slot) continue;
+            const float de = stored_distance(n, e);
+            if (static_cast<double>(de) > l_.alpha * static_cast<double>(to_new[e])) continue; // covered by the new one
+            kept.push_back(&have[e]);
+            dist.push_back(de);
+        }
+        kept.push_back(&c);
+        dist.push_back(d);
+        for (std::size_t e = 0; e < kept.size(); ++e) write_edge(n, e, *kept[e], dist[e]);
+        set_edges(n, kept.size());
+        return true;
+    }
+    [[nodiscard]] float stored_distance(const node& n, std::size_t e) const noexcept {
+        float d;
+        std::memcpy(&d, n.block.data() + l_.edge_meta_at + e * 16 + 4, sizeof d);
+        return d;
+    }
+    void write_edge(node& n, std::size_t e, const cand& c, float d) const {
+        std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, c.bytes.data(), l_.edge_vec);
+        std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
+        std::memset(meta, 0, 4);
+        std::memcpy(meta + 4, &d, sizeof d);
+        put_le64(meta + 8, static_cast<std::uint64_t>(c.rowid));
+    }
+
     /// DiskANN's robust prune: n's neighbours become the nearest of `pool` that no nearer chosen neighbour
     /// covers (d(n, c) > alpha * d(chosen, c)), at most max edges. The first of two entries with one rowid wins.
     /// Returns whether n's edges changed.
@@ -518,9 +619,13 @@ public:
                 store(n);
                 continue;
             }
-            std::vector<cand> pool{me}; // before n's old edges: a zombie edge with this rowid loses
-            for (cand& c : edges_of(n)) pool.push_back(std::move(c));
-            if (choose_edges(n, std::move(pool))) store(n);
+            if (zombie) {
+                std::vector<cand> pool{me}; // before n's old edges: the zombie edge with this rowid loses
+                for (cand& c : edges_of(n)) pool.push_back(std::move(c));
+                if (choose_edges(n, std::move(pool))) store(n);
+            } else if (offer_edge(n, me)) {
+                store(n);
+            }
         }
     }
 
