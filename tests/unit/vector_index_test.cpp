@@ -2,6 +2,7 @@
 // src/local/vector/vector_index.cpp, docs/VECTOR.md): CREATE INDEX, every kind of row change, DROP, the planner and
 // integrity_check keeping away from the index, errors. Interop with npm libsql: tests/vector/vector_index_file.*.
 #include "support/memory_db.hpp"
+#include "support/temp_files.hpp"
 #include "libsql/database.hpp"
 #include "libsql/error.hpp"
 #include "libsql/vector.hpp"
@@ -9,10 +10,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -341,6 +349,64 @@ TEST_F(vector_index, recall_at_10_on_1000_random_vectors) {
     EXPECT_GE(hits / 200.0, 0.9);
     EXPECT_EQ(shadow_keys("r_idx_shadow"), indexed_rows("r"));
     EXPECT_EQ(integrity(), "ok");
+}
+
+TEST(vector_index_crash, a_writer_killed_at_random_moments_leaves_rows_and_index_in_step) {
+    const libsql::test::temp_dir dir;
+    const std::string path = dir.file("killed.db");
+    {
+        libsql::database db(path);
+        auto c = db.connect();
+        c.execute("PRAGMA journal_mode = WAL");
+        c.execute("CREATE TABLE r(id INTEGER PRIMARY KEY, emb F32_BLOB(16))");
+        c.execute("CREATE INDEX r_idx ON r(libsql_vector_idx(emb, 'compress_neighbors=float8'))");
+    }
+    std::mt19937 rng(std::random_device{}());
+    std::size_t last_rows = 0;
+    for (int round = 0; round < 8; ++round) {
+        const unsigned seed = rng();
+        const pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) { // the writer: inserts, updates and deletes, one statement at a time, until killed
+            try {
+                libsql::database db(path);
+                auto c = db.connect();
+                std::mt19937 r(seed);
+                std::uniform_real_distribution<float> u(-1, 1);
+                for (;;) {
+                    std::vector<float> v(16);
+                    for (float& x : v) x = u(r);
+                    const int id = static_cast<int>(r() % 400);
+                    if (r() % 4 == 0) c.execute("DELETE FROM r WHERE id = ?", id);
+                    else c.execute("REPLACE INTO r VALUES (?, ?)", id, libsql::f32_vector{std::move(v)});
+                }
+            } catch (...) {
+            }
+            _exit(1);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 + static_cast<int>(rng() % 200)));
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        ASSERT_TRUE(WIFSIGNALED(status)) << "round " << round << ": the writer stopped by itself";
+        libsql::database db(path);
+        auto c = db.connect();
+        ASSERT_EQ(c.query_value<std::string>("PRAGMA integrity_check"), "ok") << "round " << round;
+        std::set<std::int64_t> nodes, rows;
+        for (auto row : c.query("SELECT index_key FROM r_idx_shadow")) nodes.insert(row.get<std::int64_t>(0));
+        for (auto row : c.query("SELECT id FROM r")) rows.insert(row.get<std::int64_t>(0));
+        ASSERT_EQ(nodes, rows) << "round " << round;
+        last_rows = rows.size();
+        int self = 0, n = 0;
+        for (auto row : c.query("SELECT id, emb FROM r ORDER BY random() LIMIT 20")) {
+            ++n;
+            self += c.query_value<std::int64_t>("SELECT id FROM vector_top_k('r_idx', ?, 1)", row.get<libsql::blob>(1)) ==
+                    row.get<std::int64_t>(0);
+        }
+        EXPECT_GE(self, n - 1) << "round " << round << ": rows that are not their own nearest";
+    }
+    EXPECT_GT(last_rows, 50u); // the writer did write
+    RecordProperty("rows_at_end", static_cast<int>(last_rows));
 }
 
 } // namespace
