@@ -282,6 +282,10 @@ TEST_F(vector_index, a_partial_index_holds_the_rows_its_where_admits) {
     EXPECT_EQ(shadow_keys(), (std::set<std::int64_t>{1, 5}));
     EXPECT_EQ(top("[3,2,1]", 5), (std::vector<std::int64_t>{5, 1}));
     EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM t WHERE k >= 2"), 3); // row 3 has no vector
+    conn.execute("CREATE INDEX t_all ON t(libsql_vector_idx(emb))");
+    // PRAGMA index_list's "partial" as libSQL shows it: the user's WHERE, not the engine's condition 0
+    EXPECT_EQ(conn.query_value<int>("SELECT partial FROM pragma_index_list('t') WHERE name = 't_idx'"), 1);
+    EXPECT_EQ(conn.query_value<int>("SELECT partial FROM pragma_index_list('t') WHERE name = 't_all'"), 0);
     EXPECT_EQ(integrity(), "ok");
 }
 
