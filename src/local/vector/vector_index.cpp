@@ -5,6 +5,7 @@
 //                                                                                    rows, 0: a dump filled it)
 //   libsql_vector_idx_insert(db, index, rowid, vector)                               a row inserted / updated
 //   libsql_vector_idx_delete(db, index, rowid)                                       a row deleted / updated
+//   libsql_vector_idx_clear(db, index)                                               REINDEX (then inserts)
 // They are marked internal (libsql_engine_make_internal): user SQL cannot call them.
 //
 // The graph: one block per row in <index>_shadow (index_key = rowid), [u64 rowid][u16 edge count, 6 bytes
@@ -780,6 +781,15 @@ void delete_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     });
 }
 
+/// REINDEX: the rows are indexed again by the engine's loop after this.
+void clear_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    guarded(ctx, [&] {
+        if (argc != 2) fail("vector index: libsql_vector_idx_clear: bad arguments");
+        sqlite3* db = sqlite3_context_db_handle(ctx);
+        exec(db, "DELETE FROM " + quoted(text_arg(argv[0])) + "." + quoted(text_arg(argv[1]) + "_shadow"), "vector index(clear)");
+    });
+}
+
 } // namespace
 
 int register_vector_index(sqlite3* db) noexcept {
@@ -789,6 +799,7 @@ int register_vector_index(sqlite3* db) noexcept {
         {"libsql_vector_idx_create", -1, create_fn},
         {"libsql_vector_idx_insert", 4, insert_fn},
         {"libsql_vector_idx_delete", 3, delete_fn},
+        {"libsql_vector_idx_clear", 2, clear_fn},
     };
     for (const entry& e : table) {
         int rc = sqlite3_create_function_v2(db, e.name, e.args, SQLITE_UTF8, nullptr, e.f, nullptr, nullptr, nullptr);
