@@ -321,6 +321,22 @@ TEST_F(vector_index, k_larger_than_the_index_and_searches_of_an_empty_index) {
     EXPECT_EQ(top("[1,2,3]", 1000000000, "t_idx"), (std::vector<std::int64_t>{1, 2}));
 }
 
+TEST_F(vector_index, an_index_of_an_attached_database) {
+    const libsql::test::temp_dir dir;
+    conn.execute("ATTACH ? AS aux", dir.file("aux.db"));
+    conn.execute("CREATE TABLE aux.a(id INTEGER PRIMARY KEY, emb F32_BLOB(2))");
+    conn.execute("INSERT INTO aux.a VALUES (1, vector32('[1,0]')), (2, vector32('[0,1]'))");
+    conn.execute("CREATE INDEX aux.a_idx ON a(libsql_vector_idx(emb))");
+    conn.execute("INSERT INTO aux.a VALUES (3, vector32('[1,1]'))");
+    conn.execute("DELETE FROM aux.a WHERE id = 1");
+    EXPECT_EQ(shadow_keys("aux.a_idx_shadow"), (std::set<std::int64_t>{2, 3}));
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM main.sqlite_schema WHERE name LIKE 'a_idx%'"), 0);
+    EXPECT_EQ(conn.query_value<int>("SELECT id FROM vector_top_k('aux.a_idx', vector32('[1,1.1]'), 1)"), 3);
+    conn.execute("DROP INDEX aux.a_idx");
+    EXPECT_EQ(conn.query_value<std::string>("SELECT group_concat(name) FROM aux.sqlite_schema"), "a,libsql_vector_meta_shadow");
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM aux.libsql_vector_meta_shadow"), 0);
+}
+
 TEST_F(vector_index, vacuum_keeps_the_index_whole) {
     conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb))");
     conn.execute("DELETE FROM t WHERE id = 2");

@@ -30,8 +30,14 @@ struct candidate {
 };
 
 /// The search: returns up to k rowids, nearest first.
-std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_value* query, std::int64_t k) {
-    const index_layout l = read_layout(db, "main", name, "search");
+std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqlite3_value* query, std::int64_t k) {
+    // 'schema.index' names an index of an attached database, as in libSQL (getIndexNameParts); else main's
+    std::string schema = "main", name = full_name;
+    if (const auto dot = full_name.find('.'); dot != std::string::npos && dot > 0 && dot + 1 < full_name.size()) {
+        schema = full_name.substr(0, dot);
+        name = full_name.substr(dot + 1);
+    }
+    const index_layout l = read_layout(db, schema, name, "search");
     vector_data q = sqlite3_value_type(query) == SQLITE_BLOB
                         ? decode_blob({static_cast<const std::uint8_t*>(sqlite3_value_blob(query)),
                                        static_cast<std::size_t>(sqlite3_value_bytes(query))})
@@ -39,7 +45,7 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_v
     if (q.dims != l.dims)
         fail("vector index(search): dimensions are different: " + std::to_string(q.dims) + " != " + std::to_string(l.dims));
     if (q.type != vtype::f32) q = convert(q, vtype::f32);
-    const std::string shadow = quoted(name + "_shadow");
+    const std::string shadow = quoted(schema) + "." + quoted(name + "_shadow");
     stmt first(db, "SELECT index_key FROM " + shadow + " LIMIT 1", "vector index(search)");
     if (sqlite3_step(first.st) != SQLITE_ROW) return {};
     stmt load(db, "SELECT data FROM " + shadow + " WHERE index_key = ?", "vector index(search)");
