@@ -294,7 +294,7 @@ TEST_F(vector_index, a_partial_index_holds_the_rows_its_where_admits) {
     EXPECT_EQ(integrity(), "ok");
 }
 
-TEST(vector_index_file_db, drop_is_refused_in_an_auto_vacuum_database_and_nothing_changes) {
+TEST(vector_index_auto_vacuum, drop_is_refused_and_nothing_changes) {
     libsql::database db(":memory:");
     auto conn = db.connect();
     conn.execute("PRAGMA auto_vacuum = FULL");
