@@ -21,3 +21,14 @@ int libsql_engine_decrypt_page(sqlite3* db, const char* zDb, unsigned int pgno, 
   sqlite3_mutex_leave(db->mutex);
   return rc;
 }
+
+int libsql_engine_make_internal(sqlite3* db, const char* zName, int nArg) {
+  FuncDef* p;
+  if (db == 0 || zName == 0) return SQLITE_MISUSE;
+  sqlite3_mutex_enter(db->mutex);
+  p = sqlite3FindFunction(db, zName, nArg, SQLITE_UTF8, 0);
+  /* only a function of this connection's own, never one of the built-in (shared, static) definitions */
+  if (p != 0 && (p->funcFlags & SQLITE_FUNC_BUILTIN) == 0) p->funcFlags |= SQLITE_FUNC_INTERNAL;
+  sqlite3_mutex_leave(db->mutex);
+  return p != 0 && (p->funcFlags & SQLITE_FUNC_INTERNAL) ? SQLITE_OK : SQLITE_ERROR;
+}

@@ -16,6 +16,11 @@ extern "C" {
 ** The connection must have read its schema (so that its codec knows the page size). */
 int libsql_engine_decrypt_page(sqlite3* db, const char* zDb, unsigned int pgno, void* data, int n);
 
+/* Marks the SQL function zName with nArg arguments (as registered, UTF-8) internal: SQL text cannot call it any more
+** ("no such function"), code the engine generates still can (engine/patches/0030-vector-index.patch calls the
+** vector index's functions so). SQLITE_ERROR when there is no such function. */
+int libsql_engine_make_internal(sqlite3* db, const char* zName, int nArg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -156,10 +156,6 @@ std::shared_ptr<statement_backend> local_connection::prepare(std::string_view sq
         h_->rethrow_pending();
     }
     if (!st) throw usage_error("empty SQL: there is no statement to run", error_info{0, {}, std::string(sql), transport::local, where});
-    if (vec::creates_vector_index(sql)) {
-        sqlite3_finalize(st);
-        throw_result_code(SQLITE_ERROR, vec::vector_index_unsupported, error_info{SQLITE_ERROR, {}, std::string(sql), transport::local, where});
-    }
     auto out = std::make_shared<local_statement>(h_, st, where);
     const char* end = sql.data() + sql.size();
     if (single && tail && !blank(tail, end)) {
@@ -196,10 +192,6 @@ void local_connection::execute_batch(std::string_view sql, libsql::source_locati
         }
         p = tail ? tail : end;
         if (!st) continue;  // a comment
-        if (vec::creates_vector_index(this_sql)) {
-            sqlite3_finalize(st);
-            throw_result_code(SQLITE_ERROR, vec::vector_index_unsupported, error_info{SQLITE_ERROR, {}, std::string(this_sql), transport::local, where});
-        }
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         }
         if (rc != SQLITE_DONE || h_->pending) {

@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -1879,6 +1881,35 @@ TEST_P(conformance, vectors_bind_store_and_rank) {
     EXPECT_EQ(conn.query_value<libsql::f64_vector>("SELECT w FROM emb WHERE id = 1").values, (std::vector<double>{0.1, 1e300}));
     EXPECT_EQ(conn.query_value<std::vector<float>>("SELECT vector16(v) FROM emb WHERE id = 0"), vs[0]);
     EXPECT_THROW((void)conn.query_value<std::vector<float>>("SELECT x'000909'"), libsql::conversion_error);
+}
+
+// libSQL's DiskANN index: maintained by the engine behind every transport (local, the server's, the primary of a
+// replica) and searched where reads run (docs/VECTOR.md).
+TEST_P(conformance, vector_index_is_maintained_and_searched) {
+    REQUIRE_CAPABILITY(libsql_vectors);
+    conn.execute("CREATE TABLE docs(id INTEGER PRIMARY KEY, emb F32_BLOB(3))");
+    conn.execute("CREATE INDEX docs_idx ON docs(libsql_vector_idx(emb, 'metric=cosine'))");
+    for (int i = 0; i < 10; ++i)
+        conn.execute("INSERT INTO docs VALUES (?, ?)", i, libsql::f32_vector{{static_cast<float>(i), static_cast<float>(10 - i), 1}});
+    conn.execute("DELETE FROM docs WHERE id = 3");
+    conn.execute("UPDATE docs SET emb = vector32('[0,0,1]') WHERE id = 5");
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM docs"), 9);
+    EXPECT_EQ(conn.query_value<int>("SELECT id FROM vector_top_k('docs_idx', vector32('[0,0,1]'), 1)"), 5);
+    std::vector<int> all;
+    for (auto r : conn.query("SELECT docs.id FROM vector_top_k('docs_idx', vector32('[1,1,1]'), 20) AS v JOIN docs ON docs.rowid = v.id"))
+        all.push_back(r.get<int>(0));
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(all, (std::vector<int>{0, 1, 2, 4, 5, 6, 7, 8, 9}));
+    EXPECT_EQ(conn.query_value<std::string>("PRAGMA integrity_check"), "ok");
+    try {
+        conn.execute("CREATE INDEX bad_idx ON docs(libsql_vector_idx(emb, 'metric=foo'))");
+        ADD_FAILURE() << "no error";
+    } catch (const libsql::error& e) {
+        EXPECT_NE(std::string(e.what()).find("vector index: invalid vector index parameter 'metric=foo': invalid parameter"), std::string::npos)
+            << e.what();
+    }
+    conn.execute("DROP INDEX docs_idx");
+    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'docs_idx%'"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(transports, conformance, all_transports, param_name);

@@ -1,6 +1,6 @@
 // Tests for libsql/vector.hpp (f32_vector, f64_vector, std::vector<float>/<double> mappings) and the vector SQL
 // functions through a real connection. Byte-for-byte agreement with libSQL is vector_compat's job
-// (tests/vector/); here: the C++ API, tables with vector columns, and the clear failure of libsql_vector_idx.
+// (tests/vector/); here: the C++ API and tables with vector columns (the index: vector_index_test.cpp).
 #include "libsql/vector.hpp"
 
 #include "support/memory_db.hpp"
@@ -122,27 +122,6 @@ TEST_F(vector_db, sql_errors_are_typed_and_say_what_is_wrong) {
     EXPECT_THROW((void)conn.query_value<libsql::blob>("SELECT vector(1)"), libsql::error);
     // a zero vector has no direction: NULL, as in libSQL
     EXPECT_TRUE(conn.query_row("SELECT vector_distance_cos('[0,0]', '[1,1]')").at(0).is_null());
-}
-
-TEST_F(vector_db, libsql_vector_idx_fails_clearly_and_writes_nothing) {
-    conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, emb F32_BLOB(2))");
-    conn.execute("INSERT INTO t VALUES (1, vector32('[1,2]'))");
-    try {
-        conn.execute("CREATE INDEX t_idx ON t(libsql_vector_idx(emb))");
-        ADD_FAILURE() << "no exception";
-    } catch (const libsql::error& e) {
-        EXPECT_NE(std::string(e.what()).find("libsql_vector_idx: vector indexes are not supported"), std::string::npos) << e.what();
-    }
-    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM sqlite_schema WHERE name = 't_idx'"), 0);
-    // on an empty table too (the marker is not called there: the statement itself is refused), also in a batch
-    conn.execute("CREATE TABLE u(id INTEGER PRIMARY KEY, emb F32_BLOB(2))");
-    EXPECT_THROW(conn.execute(" /* x */ create UNIQUE index u_idx ON u(LIBSQL_VECTOR_IDX(emb, 'metric=cosine'))"), libsql::error);
-    EXPECT_THROW(conn.execute_batch("SELECT 1; CREATE INDEX u_idx ON u(libsql_vector_idx(emb)); SELECT 2"), libsql::error);
-    EXPECT_EQ(conn.query_value<int>("SELECT count(*) FROM sqlite_schema WHERE name = 'u_idx'"), 0);
-    EXPECT_NO_THROW(conn.execute("INSERT INTO u VALUES (1, vector32('[1,2]'))"));
-    // other statements that merely mention it are not refused
-    EXPECT_EQ(conn.query_value<std::string>("SELECT 'libsql_vector_idx'"), "libsql_vector_idx");
-    EXPECT_NO_THROW(conn.execute("CREATE INDEX u_plain ON u(emb)"));
 }
 
 } // namespace

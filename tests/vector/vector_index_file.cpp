@@ -1,13 +1,16 @@
-// Opens a file npm libsql wrote with a DiskANN vector index (tests/vector/vector_index_file.mjs makes it and
-// runs this), checks that libsql-cpp reads the table, refuses every write that would have to maintain the index
-// with a clear error, and leaves the file as libSQL wrote it (the script then checks it in libSQL again).
-// Usage: vector_index_file FILE ROWS. Exit code 0 when every check holds.
+// The libsql-cpp side of tests/vector/vector_index_file.mjs (which runs this twice on a file npm libsql wrote).
+//   first:  reads libSQL's indexes (the planner and integrity_check keep away from them, vector_top_k answers),
+//           writes rows into them (INSERT, UPDATE, REPLACE, DELETE), builds c_idx over c.
+//   second: checks the rows libSQL then added to and deleted from c_idx.
+// Usage: vector_index_file FILE ROWS first|second. Exit code 0 when every check holds.
 #include "libsql/database.hpp"
 #include "libsql/error.hpp"
 #include "libsql/vector.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,60 +23,75 @@ void check(bool ok, const std::string& what) {
     if (!ok) ++failures;
 }
 
-/// Runs a write that touches the vector index; it must fail naming libsql_vector_idx.
-void refused(libsql::connection& c, const std::string& sql) {
-    try {
-        c.execute(sql);
-        check(false, "refused: " + sql + " (it ran)");
-    } catch (const libsql::error& e) {
-        check(std::string(e.what()).find("libsql_vector_idx: vector indexes are not supported") != std::string::npos,
-              "refused: " + sql + " -> " + std::string(e.what()).substr(0, 90));
-    }
+std::vector<std::int64_t> ids(libsql::connection& c, const std::string& sql, const libsql::blob& v) {
+    std::vector<std::int64_t> out;
+    for (auto r : c.query(sql, v)) out.push_back(r.get<std::int64_t>(0));
+    return out;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::cerr << "usage: vector_index_file FILE ROWS\n";
-        return 2;
+/// recall@10 of vector_top_k(idx) against brute force for the query vectors of `queries` (blobs).
+double recall(libsql::connection& c, const std::string& table, const std::string& idx, const std::vector<libsql::blob>& queries) {
+    double hits = 0;
+    for (const auto& q : queries) {
+        const auto truth = ids(c, "SELECT id FROM " + table + " ORDER BY vector_distance_cos(emb, ?) LIMIT 10", q);
+        for (std::int64_t id : ids(c, "SELECT id FROM vector_top_k('" + idx + "', ?, 10)", q))
+            hits += std::find(truth.begin(), truth.end(), id) != truth.end() ? 1 : 0;
     }
-    const int rows = std::stoi(argv[2]);
-    libsql::database db(argv[1]);
-    libsql::connection c = db.connect();
-    // NOT INDEXED: SQLite would count through the index b-tree, which libSQL leaves empty (docs/VECTOR.md)
-    auto count = [&] { return c.query_value<int>("SELECT count(*) FROM t NOT INDEXED"); };
-    auto shadow = [&] { return c.query_value<int>("SELECT count(*) FROM t_idx_shadow"); };
-    check(count() == rows, "the table reads: " + std::to_string(count()) + " rows");
-    check(shadow() == rows, "the shadow table reads: " + std::to_string(shadow()) + " nodes");
-    std::cout << "note: SELECT count(*) FROM t through the planner gives " << c.query_value<int>("SELECT count(*) FROM t")
-              << " (it scans libSQL's empty index b-tree; an engine patch must hide the index from the planner)\n";
-    const int nearest = c.query_value<int>("SELECT id FROM t NOT INDEXED ORDER BY vector_distance_cos(emb, ?) LIMIT 1",
-                                           libsql::f32_vector{{3, 4, 5}});
+    return hits / (10.0 * static_cast<double>(queries.size()));
+}
+
+std::uint64_t seed = 12345;
+libsql::f32_vector random_vector() {
+    std::vector<float> v(32);
+    for (float& x : v) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x = static_cast<float>((seed >> 33) % 20001) / 10000.0f - 1.0f;
+    }
+    return libsql::f32_vector{std::move(v)};
+}
+
+std::vector<libsql::blob> random_queries(libsql::connection& c, int n) {
+    std::vector<libsql::blob> out;
+    for (int i = 0; i < n; ++i) out.push_back(c.query_value<libsql::blob>("SELECT ?", random_vector()));
+    return out;
+}
+
+std::string integrity(libsql::connection& c) { return c.query_value<std::string>("PRAGMA integrity_check"); }
+
+/// Rows with a node in the index, against rows with a vector.
+bool index_matches_table(libsql::connection& c, const std::string& table, const std::string& idx) {
+    std::set<std::int64_t> a, b;
+    for (auto r : c.query("SELECT index_key FROM " + idx + "_shadow")) a.insert(r.get<std::int64_t>(0));
+    for (auto r : c.query("SELECT id FROM " + table + " WHERE emb IS NOT NULL")) b.insert(r.get<std::int64_t>(0));
+    return a == b;
+}
+
+void first(libsql::connection& c, int rows) {
+    // reads: through the planner now (it must never pick the empty index b-tree)
+    check(c.query_value<int>("SELECT count(*) FROM t") == rows, "SELECT count(*) FROM t through the planner: " +
+                                                                   std::to_string(c.query_value<int>("SELECT count(*) FROM t")));
+    check(c.query_value<int>("SELECT count(*) FROM t WHERE emb IS NOT NULL AND id >= 10") == rows - 10, "WHERE over t");
+    std::string plans;
+    for (auto r : c.query("EXPLAIN QUERY PLAN SELECT id FROM t ORDER BY libsql_vector_idx(emb)")) plans += r.get<std::string>(3) + ";";
+    for (auto r : c.query("EXPLAIN QUERY PLAN SELECT count(*) FROM r")) plans += r.get<std::string>(3) + ";";
+    check(plans.find("_idx") == std::string::npos, "no query plan uses a vector index: " + plans);
+    check(integrity(c) == "ok", "PRAGMA integrity_check: " + integrity(c));
+    check(c.query_value<std::string>("PRAGMA quick_check") == "ok", "PRAGMA quick_check");
+    const int nearest = c.query_value<int>("SELECT id FROM t ORDER BY vector_distance_cos(emb, ?) LIMIT 1", libsql::f32_vector{{3, 4, 5}});
     check(nearest == 3, "exact nearest neighbour by vector_distance_cos: id " + std::to_string(nearest));
-    // vector_top_k over libSQL's graph: the small one exhaustively, the bigger one against brute force and libSQL
     {
         std::vector<int> top, brute;
         for (auto r : c.query("SELECT id FROM vector_top_k('t_idx', vector32('[3,4,5]'), 5)")) top.push_back(r.get<int>(0));
-        for (auto r : c.query("SELECT id FROM t NOT INDEXED ORDER BY vector_distance_cos(emb, vector32('[3,4,5]')), id LIMIT 5"))
-            brute.push_back(r.get<int>(0));
+        for (auto r : c.query("SELECT id FROM t ORDER BY vector_distance_cos(emb, vector32('[3,4,5]')), id LIMIT 5")) brute.push_back(r.get<int>(0));
         check(top == brute, "vector_top_k('t_idx', [3,4,5], 5) is the exact top 5");
-        std::vector<int> joined;
-        for (auto r : c.query("SELECT t.id FROM vector_top_k('t_idx', vector32('[3,4,5]'), 5) AS v JOIN t ON t.rowid = v.id"))
-            joined.push_back(r.get<int>(0));
-        std::sort(joined.begin(), joined.end());
-        std::sort(top.begin(), top.end());
-        check(joined == top, "vector_top_k joined with its table, libSQL's documented form");
         double ours = 0, theirs = 0;
         int queries = 0;
         for (auto q : c.query("SELECT v, libsql_ids FROM queries ORDER BY q")) {
             const libsql::blob v = q.get<libsql::blob>(0);
             const std::string libsql_ids = "," + q.get<std::string>(1) + ",";
-            std::vector<int> truth;
-            for (auto r : c.query("SELECT id FROM r NOT INDEXED ORDER BY vector_distance_cos(emb, ?) LIMIT 10", v)) truth.push_back(r.get<int>(0));
-            std::vector<int> got;
-            for (auto r : c.query("SELECT id FROM vector_top_k('r_idx', ?, 10)", v)) got.push_back(r.get<int>(0));
-            for (int id : truth) {
+            const auto truth = ids(c, "SELECT id FROM r ORDER BY vector_distance_cos(emb, ?) LIMIT 10", v);
+            const auto got = ids(c, "SELECT id FROM vector_top_k('r_idx', ?, 10)", v);
+            for (std::int64_t id : truth) {
                 ours += std::find(got.begin(), got.end(), id) != got.end() ? 1 : 0;
                 theirs += libsql_ids.find("," + std::to_string(id) + ",") != std::string::npos ? 1 : 0;
             }
@@ -82,8 +100,7 @@ int main(int argc, char** argv) {
         ours /= 10.0 * queries;
         theirs /= 10.0 * queries;
         check(queries == 20 && ours >= 0.9 && ours >= theirs - 0.05,
-              "recall@10 of vector_top_k over libSQL's 1500-node index: libsql-cpp " + std::to_string(ours) +
-                  ", libSQL " + std::to_string(theirs));
+              "recall@10 of vector_top_k over libSQL's 1500-node index: libsql-cpp " + std::to_string(ours) + ", libSQL " + std::to_string(theirs));
         for (const char* bad : {"SELECT id FROM vector_top_k('nope', vector32('[1,2,3]'), 1)",
                                 "SELECT id FROM vector_top_k('t_idx', vector32('[1,2]'), 1)",
                                 "SELECT id FROM vector_top_k('t_idx', vector32('[1,2,3]'), 0)"}) {
@@ -95,12 +112,77 @@ int main(int argc, char** argv) {
             }
         }
     }
-    refused(c, "INSERT INTO t VALUES (1000, vector32('[1,2,3]'), 'new')");
-    refused(c, "REPLACE INTO t VALUES (1, vector32('[1,2,3]'), 'new')");
-    refused(c, "UPDATE t SET emb = vector32('[0,0,1]') WHERE id = 1");
-    refused(c, "DELETE FROM t WHERE id = 2");
-    c.execute("UPDATE t SET note = 'changed' WHERE id = 1"); // does not touch the indexed column: allowed
-    check(c.query_value<std::string>("SELECT note FROM t NOT INDEXED WHERE id = 1") == "changed", "a write that leaves emb alone runs");
-    check(count() == rows && shadow() == rows, "nothing else changed");
+    // writes into libSQL's t_idx: each kind of row change
+    c.execute("INSERT INTO t VALUES (1000, vector32('[100,-1,0]'), 'new')");
+    c.execute("REPLACE INTO t VALUES (3, vector32('[0,50,-1]'), 'replaced')");
+    c.execute("UPDATE t SET emb = vector32('[0,0,1]') WHERE id = 1");
+    c.execute("DELETE FROM t WHERE id = 2");
+    c.execute("UPDATE t SET note = 'changed' WHERE id = 4");
+    check(c.query_value<int>("SELECT id FROM vector_top_k('t_idx', vector32('[100,-1,0]'), 1)") == 1000, "the inserted row is found");
+    check(c.query_value<int>("SELECT id FROM vector_top_k('t_idx', vector32('[0,0,1]'), 1)") == 1, "the updated row is found");
+    check(index_matches_table(c, "t", "t_idx"), "t_idx has a node for every row of t, and no other");
+    // into libSQL's partial p_idx (WHERE k > 0): only the rows it admits
+    c.execute("INSERT INTO p VALUES (3, vector32('[0,0,1]'), 1), (4, vector32('[1,1,0]'), 0)");
+    c.execute("UPDATE p SET k = 1 WHERE id = 2");
+    check(c.query_value<std::string>("SELECT group_concat(index_key) FROM (SELECT index_key FROM p_idx_shadow ORDER BY 1)") == "1,2,3",
+          "the partial index p_idx holds the rows its WHERE admits");
+    // into libSQL's r_idx (float8 neighbours): 100 rows added, 100 deleted, in one transaction
+    {
+        auto tx = c.transaction();
+        for (int i = 2001; i <= 2100; ++i) c.execute("INSERT INTO r VALUES (?, ?)", i, random_vector());
+        c.execute("DELETE FROM r WHERE id <= 100");
+        tx.commit();
+    }
+    check(index_matches_table(c, "r", "r_idx"), "r_idx matches r after 100 inserts and 100 deletes");
+    int self = 0;
+    for (auto row : c.query("SELECT id, emb FROM r WHERE id > 2000")) {
+        const auto got = ids(c, "SELECT id FROM vector_top_k('r_idx', ?, 1)", row.get<libsql::blob>(1));
+        self += !got.empty() && got[0] == row.get<std::int64_t>(0) ? 1 : 0;
+    }
+    check(self >= 95, "rows added to libSQL's r_idx are their own nearest: " + std::to_string(self) + "/100");
+    const auto rq = random_queries(c, 20);
+    const double r_recall = recall(c, "r", "r_idx", rq);
+    check(r_recall >= 0.85, "recall@10 of r_idx after the changes: " + std::to_string(r_recall));
+    // an index of our own over libSQL's rows, then 10 more rows
+    c.execute("CREATE INDEX c_idx ON c(libsql_vector_idx(emb))");
+    for (int i = 1001; i <= 1010; ++i) c.execute("INSERT INTO c VALUES (?, ?)", i, random_vector());
+    check(index_matches_table(c, "c", "c_idx"), "c_idx (built by libsql-cpp) matches c");
+    const double c_recall = recall(c, "c", "c_idx", random_queries(c, 20));
+    check(c_recall >= 0.9, "recall@10 of libsql-cpp's c_idx: " + std::to_string(c_recall));
+    check(integrity(c) == "ok", "PRAGMA integrity_check after the writes");
+}
+
+void second(libsql::connection& c) {
+    check(integrity(c) == "ok", "PRAGMA integrity_check after libSQL's writes");
+    check(index_matches_table(c, "c", "c_idx"), "c_idx matches c after libSQL's 50 inserts and 50 deletes");
+    int self = 0;
+    for (auto row : c.query("SELECT id, emb FROM c WHERE id > 5000")) {
+        const auto got = ids(c, "SELECT id FROM vector_top_k('c_idx', ?, 10)", row.get<libsql::blob>(1));
+        self += !got.empty() && got[0] == row.get<std::int64_t>(0) ? 1 : 0;
+        for (std::int64_t id : got)
+            if (id <= 50) check(false, "a row libSQL deleted is returned: " + std::to_string(id));
+    }
+    check(self >= 48, "rows libSQL added to c_idx are their own nearest: " + std::to_string(self) + "/50");
+    const double c_recall = recall(c, "c", "c_idx", random_queries(c, 20));
+    check(c_recall >= 0.9, "recall@10 of c_idx after libSQL's changes: " + std::to_string(c_recall));
+    c.execute("DELETE FROM c WHERE id > 5040");
+    check(index_matches_table(c, "c", "c_idx"), "and after libsql-cpp deletes some of them");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 4) {
+        std::cerr << "usage: vector_index_file FILE ROWS first|second\n";
+        return 2;
+    }
+    try {
+        libsql::database db(argv[1]);
+        libsql::connection c = db.connect();
+        if (std::string(argv[3]) == "first") first(c, std::stoi(argv[2]));
+        else second(c);
+    } catch (const std::exception& e) {
+        check(false, std::string("exception: ") + e.what());
+    }
     return failures == 0 ? 0 : 1;
 }

@@ -6,7 +6,6 @@
 
 #include <sqlite3.h>
 
-#include <cctype>
 #include <cstring>
 #include <new>
 #include <string>
@@ -151,46 +150,17 @@ template <bool L2> void distance(sqlite3_context* ctx, int argc, sqlite3_value**
     });
 }
 
-void vector_index_marker(sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_error(ctx, vector_index_unsupported, -1); }
-
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-/// Skips spaces and comments; then, if the next word is `word` (any case), skips it too.
-bool next_word(std::string_view s, std::size_t& i, std::string_view word) noexcept {
-    for (;;) {
-        while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) ++i;
-        if (s.substr(i, 2) == "--") {
-            while (i < s.size() && s[i] != '\n') ++i;
-        } else if (s.substr(i, 2) == "/*") {
-            const std::size_t end = s.find("*/", i + 2);
-            i = end == std::string_view::npos ? s.size() : end + 2;
-        } else {
-            break;
-        }
-    }
-    if (s.size() - i < word.size()) return false;
-    for (std::size_t k = 0; k < word.size(); ++k)
-        if (lower(s[i + k]) != word[k]) return false;
-    const std::size_t after = i + word.size();
-    if (after < s.size() && (std::isalnum(static_cast<unsigned char>(s[after])) || s[after] == '_')) return false;
-    i = after;
-    return true;
+// The index marker: as an expression it returns its first argument, as libSQL's does (the engine never evaluates
+// it inside an index: engine/patches/0030-vector-index.patch).
+void vector_index_marker(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    if (argc >= 1) sqlite3_result_value(ctx, argv[0]);
 }
 
 } // namespace
 
-bool creates_vector_index(std::string_view sql) noexcept {
-    std::size_t i = 0;
-    if (!next_word(sql, i, "create")) return false;
-    (void)next_word(sql, i, "unique");
-    if (!next_word(sql, i, "index")) return false;
-    constexpr std::string_view marker = "libsql_vector_idx";
-    for (; i + marker.size() <= sql.size(); ++i) {
-        std::size_t k = 0;
-        while (k < marker.size() && lower(sql[i + k]) == marker[k]) ++k;
-        if (k == marker.size()) return true;
-    }
-    return false;
+vector_data value_to_vector(sqlite3_value* v) {
+    (void)detect(v, vtype::f32);
+    return parse(v, vtype::f32);
 }
 
 int register_vector_functions(sqlite3* db) noexcept {
@@ -209,6 +179,7 @@ int register_vector_functions(sqlite3* db) noexcept {
                                                   nullptr, e.f, nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) return rc;
     }
+    if (const int rc = register_vector_index(db); rc != SQLITE_OK) return rc;
     return register_vector_top_k(db);
 }
 

@@ -1,12 +1,13 @@
 // vector_top_k(index, query, k): a read-only search of a libSQL DiskANN index that libSQL built (its
 // <index>_shadow table and libsql_vector_meta_shadow row, docs/VECTOR.md), as an eponymous virtual table with one
 // column, id (the row's rowid), like libSQL's. Our own greedy beam search over libSQL's graph: candidates ranked
-// by the neighbour vectors stored in each node block, visited nodes by their exact vector. libsql-cpp does not
-// maintain such indexes (writes to their tables are refused), so this answers for files libSQL wrote.
+// by the neighbour vectors stored in each node block, visited nodes by their exact vector. The same graph is
+// maintained by libSQL and by libsql-cpp (vector_index.cpp), so either may have written it.
 #include "local/vector/vector_functions.hpp"
 
 #include "core/vector_format.hpp"
 #include "local/vector/vector_distance.hpp"
+#include "local/vector/vector_index.hpp"
 
 #include <sqlite3.h>
 
@@ -20,115 +21,7 @@
 namespace libsql::vec {
 namespace {
 
-struct index_layout {
-    int version = 3;
-    int metric = 1; // 1 cosine, 2 l2
-    std::size_t block = 0;
-    vtype node_type = vtype::f32, edge_type = vtype::f32;
-    std::uint32_t dims = 0;
-    std::size_t node_meta = 16, node_vec = 0, edge_vec = 0, max_edges = 0, edge_meta_at = 0;
-    std::size_t search_l = 200;
-};
-
-std::uint64_t le64(const std::uint8_t* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
-
-std::size_t payload_size(vtype t, std::uint32_t dims) {
-    switch (t) {
-    case vtype::f32: return std::size_t{dims} * 4;
-    case vtype::f64: return std::size_t{dims} * 8;
-    case vtype::f16:
-    case vtype::bf16: return std::size_t{dims} * 2;
-    case vtype::bit1: return (std::size_t{dims} + 7) / 8;
-    case vtype::f8: return (std::size_t{dims} + 3) / 4 * 4 + 8;
-    }
-    return 0;
-}
-
-std::string quoted(const std::string& name) {
-    std::string out = "\"";
-    for (char c : name) {
-        if (c == '"') out.push_back('"');
-        out.push_back(c);
-    }
-    return out + "\"";
-}
-
 [[noreturn]] void fail(std::string m) { throw vector_error{std::move(m), false}; }
-
-/// A statement finalised on scope exit.
-struct stmt {
-    sqlite3_stmt* st = nullptr;
-    stmt(sqlite3* db, const std::string& sql) {
-        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-            fail(std::string("vector index(search): ") + sqlite3_errmsg(db));
-    }
-    ~stmt() { sqlite3_finalize(st); }
-    stmt(const stmt&) = delete;
-    stmt& operator=(const stmt&) = delete;
-};
-
-index_layout read_layout(sqlite3* db, const std::string& name) {
-    stmt meta(db, "SELECT metadata FROM libsql_vector_meta_shadow WHERE name = ?");
-    sqlite3_bind_text(meta.st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(meta.st) != SQLITE_ROW) fail("vector index(search): failed to parse vector index parameters");
-    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(meta.st, 0));
-    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(meta.st, 0));
-    index_layout l;
-    std::uint64_t block = 0, compress = 0, type = 0;
-    for (std::size_t i = 0; p && i + 9 <= n; i += 9) {
-        const std::uint64_t v = le64(p + i + 1);
-        switch (p[i]) {
-        case 1: l.version = static_cast<int>(v); break;
-        case 3: type = v; break;
-        case 4: l.dims = static_cast<std::uint32_t>(v); break;
-        case 5: l.metric = static_cast<int>(v); break;
-        case 6: block = v; break;
-        case 9: l.search_l = v ? static_cast<std::size_t>(v) : 200; break;
-        case 11: compress = v; break;
-        default: break;
-        }
-    }
-    if (block <= 128) block <<= 9; // libSQL's old unit (512 bytes) for small values
-    if (type < 1 || type > 6 || compress > 6 || l.dims == 0 || l.dims > max_dims || block == 0 || block > (1u << 27) ||
-        (l.metric != 1 && l.metric != 2))
-        fail("vector index(search): failed to parse vector index parameters");
-    l.block = static_cast<std::size_t>(block);
-    l.node_type = static_cast<vtype>(type);
-    l.edge_type = compress ? static_cast<vtype>(compress) : l.node_type;
-    l.node_meta = l.version <= 2 ? 10 : 16;
-    l.node_vec = payload_size(l.node_type, l.dims);
-    l.edge_vec = payload_size(l.edge_type, l.dims);
-    if (l.block < l.node_meta + l.node_vec + l.edge_vec + 16) fail("vector index(search): block too small for its vectors");
-    l.max_edges = (l.block - l.node_meta - l.node_vec) / (l.edge_vec + 16);
-    l.edge_meta_at = l.node_meta + l.node_vec + l.max_edges * l.edge_vec;
-    return l;
-}
-
-/// A vector stored in a block (no type trailer there) as float32.
-std::vector<float> stored_as_f32(const std::uint8_t* p, vtype t, std::uint32_t dims) {
-    std::vector<std::uint8_t> blob(p, p + payload_size(t, dims));
-    if (t == vtype::bit1) {
-        if (blob.size() % 2 == 0) blob.push_back(0);
-        blob.push_back(static_cast<std::uint8_t>(8 * (blob.size() + 1) - dims));
-    } else if (t == vtype::f8) {
-        blob.push_back(0);
-        blob.push_back(static_cast<std::uint8_t>((dims + 3) / 4 * 4 - dims));
-    }
-    if (t != vtype::f32) blob.push_back(static_cast<std::uint8_t>(t));
-    vector_data v = decode_blob(blob);
-    if (v.type != vtype::f32) v = convert(v, vtype::f32);
-    return std::move(v.f32);
-}
-
-float distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) {
-    const auto* x = reinterpret_cast<const std::uint8_t*>(a.data());
-    const auto* y = reinterpret_cast<const std::uint8_t*>(b.data());
-    return l.metric == 2 ? distance_l2_f32(x, y, l.dims) : distance_cos_f32(x, y, l.dims);
-}
 
 struct candidate {
     float dist;
@@ -137,8 +30,14 @@ struct candidate {
 };
 
 /// The search: returns up to k rowids, nearest first.
-std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_value* query, std::int64_t k) {
-    const index_layout l = read_layout(db, name);
+std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqlite3_value* query, std::int64_t k) {
+    // 'schema.index' names an index of an attached database, as in libSQL (getIndexNameParts); else main's
+    std::string schema = "main", name = full_name;
+    if (const auto dot = full_name.find('.'); dot != std::string::npos && dot > 0 && dot + 1 < full_name.size()) {
+        schema = full_name.substr(0, dot);
+        name = full_name.substr(dot + 1);
+    }
+    const index_layout l = read_layout(db, schema, name, "search");
     vector_data q = sqlite3_value_type(query) == SQLITE_BLOB
                         ? decode_blob({static_cast<const std::uint8_t*>(sqlite3_value_blob(query)),
                                        static_cast<std::size_t>(sqlite3_value_bytes(query))})
@@ -146,10 +45,10 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_v
     if (q.dims != l.dims)
         fail("vector index(search): dimensions are different: " + std::to_string(q.dims) + " != " + std::to_string(l.dims));
     if (q.type != vtype::f32) q = convert(q, vtype::f32);
-    const std::string shadow = quoted(name + "_shadow");
-    stmt first(db, "SELECT index_key FROM " + shadow + " LIMIT 1");
+    const std::string shadow = quoted(schema) + "." + quoted(name + "_shadow");
+    stmt first(db, "SELECT index_key FROM " + shadow + " LIMIT 1", "vector index(search)");
     if (sqlite3_step(first.st) != SQLITE_ROW) return {};
-    stmt load(db, "SELECT data FROM " + shadow + " WHERE index_key = ?");
+    stmt load(db, "SELECT data FROM " + shadow + " WHERE index_key = ?", "vector index(search)");
     auto block_of = [&](std::int64_t rowid, std::vector<std::uint8_t>& out) {
         sqlite3_reset(load.st);
         sqlite3_bind_int64(load.st, 1, rowid);
@@ -167,7 +66,7 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_v
     std::vector<std::uint8_t> block;
     const std::int64_t start = sqlite3_column_int64(first.st, 0);
     if (!block_of(start, block)) return {};
-    cands.push_back({distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), start, false});
+    cands.push_back({index_distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), start, false});
     seen.insert(start);
     for (;;) {
         auto next = std::find_if(cands.begin(), cands.end(), [](const candidate& c) { return !c.visited; });
@@ -175,12 +74,12 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& name, sqlite3_v
         next->visited = true;
         const std::int64_t id = next->rowid;
         if (!block_of(id, block)) continue; // a dangling edge: libSQL may leave one after a delete
-        found.emplace_back(distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), id);
+        found.emplace_back(index_distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), id);
         const std::size_t edges = std::min<std::size_t>(static_cast<std::size_t>(block[8] | block[9] << 8), l.max_edges);
         for (std::size_t e = 0; e < edges; ++e) {
             const auto neighbour = static_cast<std::int64_t>(le64(block.data() + l.edge_meta_at + e * 16 + 8));
             if (!seen.insert(neighbour).second) continue;
-            const float d = distance(l, q.f32, stored_as_f32(block.data() + l.node_meta + l.node_vec + e * l.edge_vec, l.edge_type, l.dims));
+            const float d = index_distance(l, q.f32, stored_as_f32(block.data() + l.node_meta + l.node_vec + e * l.edge_vec, l.edge_type, l.dims));
             const candidate c{d, neighbour, false};
             cands.insert(std::upper_bound(cands.begin(), cands.end(), c, [](const candidate& a, const candidate& b) {
                              return a.dist < b.dist || (a.dist == b.dist && a.rowid < b.rowid);

@@ -1,0 +1,812 @@
+// Maintenance of libSQL's DiskANN vector index in libSQL's on-disk format (docs/VECTOR.md). The engine patch
+// engine/patches/0030-vector-index.patch calls three internal SQL functions from the code it generates, in the
+// statement that changes the row (so in its transaction, and undone with it):
+//   libsql_vector_idx_create(db, index, table, column, declared type, option...)   CREATE INDEX (1: index the
+//                                                                                    rows, 0: a dump filled it)
+//   libsql_vector_idx_insert(db, index, rowid, vector)                               a row inserted / updated
+//   libsql_vector_idx_delete(db, index, rowid)                                       a row deleted / updated
+//   libsql_vector_idx_clear(db, index)                                               REINDEX (then inserts)
+// They are marked internal (libsql_engine_make_internal): user SQL cannot call them.
+//
+// The graph: one block per row in <index>_shadow (index_key = rowid), [u64 rowid][u16 edge count, 6 bytes
+// zero][node vector][edge vectors][per edge: u32 0, f32 distance, u64 neighbour rowid]. An insert searches the
+// graph from a random node with a beam of insert_l, gives the new node the visited nodes as neighbours (DiskANN's
+// robust prune: alpha, at most max edges) and adds it to each of them as a neighbour (pruning a full list). A delete
+// removes the node; its neighbours that link back choose again among their edges and the deleted node's
+// (FreshDiskANN's repair). Edges from other nodes to it stay ("zombies", as in libSQL: both searches skip them,
+// and a later insert of the same rowid replaces them).
+#include "local/vector/vector_functions.hpp"
+#include "local/vector/vector_index.hpp"
+
+#include "local/vector/vector_distance.hpp"
+
+#include <libsql_engine.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace libsql::vec {
+
+// ---- shared layout helpers (vector_index.hpp) ----
+
+std::uint64_t le64(const std::uint8_t* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+    return v;
+}
+
+void put_le64(std::uint8_t* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
+}
+
+std::size_t payload_size(vtype t, std::uint32_t dims) {
+    switch (t) {
+    case vtype::f32: return std::size_t{dims} * 4;
+    case vtype::f64: return std::size_t{dims} * 8;
+    case vtype::f16:
+    case vtype::bf16: return std::size_t{dims} * 2;
+    case vtype::bit1: return (std::size_t{dims} + 7) / 8;
+    case vtype::f8: return (std::size_t{dims} + 3) / 4 * 4 + 8;
+    }
+    return 0;
+}
+
+std::string quoted(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    return out + "\"";
+}
+
+namespace {
+[[noreturn]] void fail(std::string m) { throw vector_error{std::move(m), false}; }
+} // namespace
+
+stmt::stmt(sqlite3* db, const std::string& sql, const char* prefix) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+        const std::string msg = std::string(prefix) + ": " + sqlite3_errmsg(db);
+        sqlite3_finalize(st);
+        st = nullptr;
+        fail(msg);
+    }
+}
+stmt::~stmt() { sqlite3_finalize(st); }
+
+index_layout read_layout(sqlite3* db, const std::string& db_name, const std::string& name, const char* what) {
+    const std::string where = std::string("vector index(") + what + ")";
+    stmt meta(db, "SELECT metadata FROM " + quoted(db_name) + ".libsql_vector_meta_shadow WHERE name = ?", where.c_str());
+    sqlite3_bind_text(meta.st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(meta.st) != SQLITE_ROW) fail(where + ": failed to parse vector index parameters");
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(meta.st, 0));
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(meta.st, 0));
+    index_layout l;
+    std::uint64_t block = 0, compress = 0, type = 0, alpha_bits = 0;
+    for (std::size_t i = 0; p && i + 9 <= n; i += 9) {
+        const std::uint64_t v = le64(p + i + 1);
+        switch (p[i]) { // the last value of a tag wins, as in libSQL
+        case 1: l.version = static_cast<int>(v); break;
+        case 3: type = v; break;
+        case 4: l.dims = static_cast<std::uint32_t>(v); break;
+        case 5: l.metric = static_cast<int>(v); break;
+        case 6: block = v; break;
+        case 7: alpha_bits = v; break;
+        case 8: l.insert_l = v ? static_cast<std::size_t>(std::min<std::uint64_t>(v, 1u << 20)) : 70; break;
+        case 9: l.search_l = v ? static_cast<std::size_t>(std::min<std::uint64_t>(v, 1u << 20)) : 200; break;
+        case 11: compress = v; break;
+        default: break;
+        }
+    }
+    if (block <= 128) block <<= 9; // libSQL's old unit (512 bytes) for small values
+    if (type < 1 || type > 6 || compress > 6 || l.dims == 0 || l.dims > max_dims || block == 0 || block > (1u << 27) ||
+        (l.metric != 1 && l.metric != 2))
+        fail(where + ": failed to parse vector index parameters");
+    double alpha = 0;
+    std::memcpy(&alpha, &alpha_bits, sizeof alpha);
+    l.alpha = std::isfinite(alpha) && alpha > 0 ? alpha : 1.2;
+    l.block = static_cast<std::size_t>(block);
+    l.node_type = static_cast<vtype>(type);
+    l.edge_type = compress ? static_cast<vtype>(compress) : l.node_type;
+    l.node_meta = l.version <= 2 ? 10 : 16;
+    l.node_vec = payload_size(l.node_type, l.dims);
+    l.edge_vec = payload_size(l.edge_type, l.dims);
+    if (l.block < l.node_meta + l.node_vec + l.edge_vec + 16) fail(where + ": block too small for its vectors");
+    l.max_edges = (l.block - l.node_meta - l.node_vec) / (l.edge_vec + 16);
+    l.edge_meta_at = l.node_meta + l.node_vec + l.max_edges * l.edge_vec;
+    return l;
+}
+
+std::vector<float> stored_as_f32(const std::uint8_t* p, vtype t, std::uint32_t dims) {
+    if (t == vtype::f32) { // the common case, straight from the block (little-endian, as the format)
+        std::vector<float> out(dims);
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(out.data(), p, std::size_t{dims} * 4);
+            return out;
+        }
+        for (std::uint32_t i = 0; i < dims; ++i) {
+            const std::uint32_t bits = static_cast<std::uint32_t>(p[4 * i]) | static_cast<std::uint32_t>(p[4 * i + 1]) << 8 |
+                                       static_cast<std::uint32_t>(p[4 * i + 2]) << 16 | static_cast<std::uint32_t>(p[4 * i + 3]) << 24;
+            std::memcpy(&out[i], &bits, sizeof bits);
+        }
+        return out;
+    }
+    std::vector<std::uint8_t> blob(p, p + payload_size(t, dims));
+    if (t == vtype::bit1) {
+        if (blob.size() % 2 == 0) blob.push_back(0);
+        blob.push_back(static_cast<std::uint8_t>(8 * (blob.size() + 1) - dims));
+    } else if (t == vtype::f8) {
+        blob.push_back(0);
+        blob.push_back(static_cast<std::uint8_t>((dims + 3) / 4 * 4 - dims));
+    }
+    if (t != vtype::f32) blob.push_back(static_cast<std::uint8_t>(t));
+    vector_data v = decode_blob(blob);
+    if (v.type != vtype::f32) v = convert(v, vtype::f32);
+    return std::move(v.f32);
+}
+
+std::vector<std::uint8_t> stored_bytes(const vector_data& v, vtype t) {
+    std::vector<std::uint8_t> blob = encode(v.type == t ? v : convert(v, t));
+    blob.resize(payload_size(t, v.dims)); // the payload without its trailer (libSQL's vectorSerializeToBlob)
+    return blob;
+}
+
+float index_distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) noexcept {
+    // The graph's own ranking, never shown to users: eight independent sums (the compiler vectorises them),
+    // not the SQL functions' sequential order. A zero or non-finite vector is as far as can be, so that sorting
+    // and pruning never meet a NaN.
+    constexpr std::size_t lanes = 8;
+    const float* x = a.data();
+    const float* y = b.data();
+    const std::size_t n = std::min<std::size_t>({a.size(), b.size(), l.dims});
+    float s0[lanes] = {}, s1[lanes] = {}, s2[lanes] = {};
+    std::size_t i = 0;
+    if (l.metric == 2) {
+        for (; i + lanes <= n; i += lanes)
+            for (std::size_t k = 0; k < lanes; ++k) {
+                const float d = x[i + k] - y[i + k];
+                s0[k] += d * d;
+            }
+        float sum = 0;
+        for (; i < n; ++i) sum += (x[i] - y[i]) * (x[i] - y[i]);
+        for (std::size_t k = 0; k < lanes; ++k) sum += s0[k];
+        const float r = std::sqrt(sum);
+        return std::isfinite(r) ? r : std::numeric_limits<float>::max();
+    }
+    for (; i + lanes <= n; i += lanes)
+        for (std::size_t k = 0; k < lanes; ++k) {
+            s0[k] += x[i + k] * y[i + k];
+            s1[k] += x[i + k] * x[i + k];
+            s2[k] += y[i + k] * y[i + k];
+        }
+    float dot = 0, n1 = 0, n2 = 0;
+    for (; i < n; ++i) {
+        dot += x[i] * y[i];
+        n1 += x[i] * x[i];
+        n2 += y[i] * y[i];
+    }
+    for (std::size_t k = 0; k < lanes; ++k) {
+        dot += s0[k];
+        n1 += s1[k];
+        n2 += s2[k];
+    }
+    const double denom = std::sqrt(static_cast<double>(n1) * static_cast<double>(n2));
+    if (!(denom > 0) || !std::isfinite(denom)) return 2.0f;
+    const float r = static_cast<float>(1.0 - static_cast<double>(dot) / denom);
+    return std::isfinite(r) ? r : 2.0f;
+}
+
+namespace {
+
+// ---- options and CREATE INDEX ----
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto lo = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        if (lo(a[i]) != lo(b[i])) return false;
+    }
+    return true;
+}
+
+bool is_space(char c) noexcept { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/// libSQL's vectorIdxParseColumnType: FLOAT32(n), F32_BLOB(n), ... Returns an empty message on success.
+std::string parse_column_type(std::string_view t, vtype& type, std::uint32_t& dims) {
+    static constexpr std::pair<std::string_view, vtype> names[] = {
+        {"FLOAT32", vtype::f32},   {"F32_BLOB", vtype::f32},  {"FLOAT64", vtype::f64},   {"F64_BLOB", vtype::f64},
+        {"FLOAT1BIT", vtype::bit1}, {"F1BIT_BLOB", vtype::bit1}, {"FLOAT8", vtype::f8},   {"F8_BLOB", vtype::f8},
+        {"FLOAT16", vtype::f16},   {"F16_BLOB", vtype::f16},  {"FLOATB16", vtype::bf16}, {"FB16_BLOB", vtype::bf16},
+    };
+    std::size_t i = 0;
+    while (i < t.size() && is_space(t[i])) ++i;
+    for (const auto& [name, vt] : names) {
+        if (t.size() - i < name.size() || !iequal(t.substr(i, name.size()), name)) continue;
+        std::size_t k = i + name.size();
+        while (k < t.size() && is_space(t[k])) ++k;
+        if (k >= t.size() || t[k] != '(') break;
+        ++k;
+        while (k < t.size() && is_space(t[k])) ++k;
+        std::int64_t n = 0;
+        while (k < t.size() && t[k] != ')' && !is_space(t[k])) {
+            if (t[k] < '0' || t[k] > '9') return "non digit symbol in vector column parameter";
+            n = n * 10 + (t[k] - '0');
+            if (n > max_dims) return "max vector dimension exceeded";
+            ++k;
+        }
+        while (k < t.size() && is_space(t[k])) ++k;
+        if (k >= t.size() || t[k] != ')') return "missed closing brace for vector column type";
+        ++k;
+        while (k < t.size() && is_space(t[k])) ++k;
+        if (k != t.size()) return "extra data after dimension parameter for vector column type";
+        if (n <= 0) return "vector column must have non-zero dimension for index";
+        type = vt;
+        dims = static_cast<std::uint32_t>(n);
+        return {};
+    }
+    return "unexpected vector column type";
+}
+
+/// The meta row under construction: libSQL's 128-byte parameter buffer of (tag, u64 LE) pairs.
+struct params {
+    std::vector<std::uint8_t> bin;
+    bool put(std::uint8_t tag, std::uint64_t v) {
+        if (bin.size() + 9 > 128) return false;
+        bin.push_back(tag);
+        for (int i = 0; i < 8; ++i, v >>= 8) bin.push_back(static_cast<std::uint8_t>(v));
+        return true;
+    }
+    [[nodiscard]] std::uint64_t get(std::uint8_t tag) const noexcept {
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i + 9 <= bin.size(); i += 9)
+            if (bin[i] == tag) v = le64(bin.data() + i + 1);
+        return v;
+    }
+};
+
+/// SQLite's sqlite3Atoi as libSQL uses it: optional sign, digits (at most 10 significant, fitting an int), any
+/// trailing text ignored; 0 for anything else.
+std::int64_t parse_int(std::string_view z) noexcept {
+    std::size_t i = 0;
+    bool neg = false;
+    if (i < z.size() && (z[i] == '-' || z[i] == '+')) neg = z[i++] == '-';
+    while (i < z.size() && z[i] == '0') ++i;
+    std::int64_t v = 0;
+    std::size_t digits = 0;
+    for (; i < z.size() && z[i] >= '0' && z[i] <= '9'; ++i, ++digits) v = v * 10 + (z[i] - '0');
+    if (digits > 10 || v - (neg ? 1 : 0) > 2147483647) return 0;
+    return neg ? -v : v;
+}
+
+/// One 'name=value' option with libSQL's names, values and messages ("" on success).
+std::string parse_option(const std::string& opt, params& p) {
+    const std::size_t eq = opt.find('=');
+    if (eq == std::string::npos) return "unexpected parameter format";
+    const std::string_view name(opt.data(), eq);
+    const std::string_view value = std::string_view(opt).substr(eq + 1);
+    struct known { std::string_view name; std::uint8_t tag; int kind; std::string_view text; std::uint64_t v; };
+    static constexpr known table[] = {
+        {"type", 2, 0, "diskann", 1},           {"metric", 5, 0, "cosine", 1},
+        {"metric", 5, 0, "l2", 2},              {"compress_neighbors", 11, 0, "float1bit", 3},
+        {"compress_neighbors", 11, 0, "float8", 4}, {"compress_neighbors", 11, 0, "float16", 5},
+        {"compress_neighbors", 11, 0, "floatb16", 6}, {"compress_neighbors", 11, 0, "float32", 1},
+        {"alpha", 7, 2, {}, 0},                 {"search_l", 9, 1, {}, 0},
+        {"insert_l", 8, 1, {}, 0},              {"max_neighbors", 10, 1, {}, 0},
+    };
+    for (const known& k : table) {
+        if (!iequal(k.name, name)) continue;
+        if (k.kind == 1) {
+            const std::int64_t v = parse_int(value);
+            if (v == 0) return "invalid representation of integer vector index parameter";
+            if (v < 0) return "integer vector index parameter must be positive";
+            if (!p.put(k.tag, static_cast<std::uint64_t>(v))) return "unable to serialize integer vector index parameter";
+            return {};
+        }
+        if (k.kind == 2) {
+            // SQLite's number syntax, all of the text (sqlite3AtoF > 0)
+            const std::string text(value);
+            char* end = nullptr;
+            const double v = text.empty() || is_space(text[0]) ? 0 : std::strtod(text.c_str(), &end);
+            const bool hexish = text.find_first_of("xXnNiI") != std::string::npos;
+            if (text.empty() || hexish || end == nullptr || *end != '\0')
+                return "invalid representation of floating point vector index parameter";
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &v, sizeof bits);
+            if (!p.put(k.tag, bits)) return "unable to serialize floating point vector index parameter";
+            return {};
+        }
+        // libSQL compares the value's length of the known text, case-insensitively: a prefix matches
+        if (value.size() <= k.text.size() && iequal(k.text.substr(0, value.size()), value)) {
+            if (!p.put(k.tag, k.v)) return "unable to serialize vector index parameter";
+            return {};
+        }
+    }
+    return "invalid parameter";
+}
+
+std::string text_arg(sqlite3_value* v) {
+    const auto* t = sqlite3_value_text(v);
+    if (!t) {
+        if (sqlite3_value_type(v) == SQLITE_NULL) return {};
+        throw vector_error{"out of memory", true};
+    }
+    return {reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_value_bytes(v))};
+}
+
+/// An SQL name as libSQL writes it into its shadow table's definition: bare when it is a plain identifier.
+std::string sql_name(const std::string& n) {
+    bool plain = !n.empty() && !(n[0] >= '0' && n[0] <= '9');
+    for (char c : n) plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+    return plain ? n : quoted(n);
+}
+
+void exec(sqlite3* db, const std::string& sql, const char* prefix) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string m = std::string(prefix) + ": " + (err ? err : sqlite3_errmsg(db));
+        sqlite3_free(err);
+        fail(m);
+    }
+}
+
+// ---- the graph ----
+
+struct node {
+    std::int64_t rowid;
+    std::vector<std::uint8_t> block;
+    std::vector<float> vec;  // the exact vector, float32
+    std::vector<float> edge; // the vector as its neighbours store it (the edge type), float32
+};
+
+/// One index opened for writing inside one call; statements prepared once per call.
+class graph {
+public:
+    graph(sqlite3* db, const std::string& db_name, const std::string& index, const char* what)
+        : db_(db), where_(std::string("vector index(") + what + ")"), l_(read_layout(db, db_name, index, what)),
+          shadow_(quoted(db_name) + "." + quoted(index + "_shadow")),
+          load_(db, "SELECT data FROM " + shadow_ + " WHERE index_key = ?", where_.c_str()),
+          store_(db, "UPDATE " + shadow_ + " SET data = ? WHERE index_key = ?", where_.c_str()) {
+        if (l_.version != 3)
+            fail(where_ + ": libsql-cpp writes format version 3 only; this index has version " + std::to_string(l_.version));
+    }
+
+    [[nodiscard]] const index_layout& layout() const noexcept { return l_; }
+
+    /// The node of rowid, or false when it has none.
+    bool load(std::int64_t rowid, node& out) {
+        sqlite3_reset(load_.st);
+        sqlite3_bind_int64(load_.st, 1, rowid);
+        const int rc = sqlite3_step(load_.st);
+        if (rc == SQLITE_DONE) return false;
+        if (rc != SQLITE_ROW) fail(where_ + ": " + sqlite3_errmsg(db_));
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(load_.st, 0));
+        const auto n = static_cast<std::size_t>(sqlite3_column_bytes(load_.st, 0));
+        if (!p || n < l_.block) fail(where_ + ": node block of row " + std::to_string(rowid) + " is truncated");
+        out.rowid = rowid;
+        out.block.assign(p, p + l_.block);
+        out.vec = stored_as_f32(out.block.data() + l_.node_meta, l_.node_type, l_.dims);
+        out.edge = l_.edge_type == l_.node_type ? out.vec : as_edge(out.vec);
+        sqlite3_reset(load_.st);
+        return true;
+    }
+
+    void store(const node& n) {
+        sqlite3_reset(store_.st);
+        sqlite3_bind_blob(store_.st, 1, n.block.data(), static_cast<int>(n.block.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(store_.st, 2, n.rowid);
+        if (sqlite3_step(store_.st) != SQLITE_DONE) fail(where_ + ": failed to flush blob: " + sqlite3_errmsg(db_));
+        sqlite3_reset(store_.st);
+    }
+
+    [[nodiscard]] std::size_t edges(const node& n) const noexcept {
+        return std::min<std::size_t>(static_cast<std::size_t>(n.block[8] | n.block[9] << 8), l_.max_edges);
+    }
+    [[nodiscard]] std::int64_t edge_rowid(const node& n, std::size_t e) const noexcept {
+        return static_cast<std::int64_t>(le64(n.block.data() + l_.edge_meta_at + e * 16 + 8));
+    }
+    [[nodiscard]] std::vector<float> edge_vector(const node& n, std::size_t e) const {
+        return stored_as_f32(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, l_.edge_type, l_.dims);
+    }
+    void set_edges(node& n, std::size_t count) const noexcept {
+        n.block[8] = static_cast<std::uint8_t>(count);
+        n.block[9] = static_cast<std::uint8_t>(count >> 8);
+    }
+    /// A possible neighbour: its rowid, its vector as the edge type stores it (bytes and float32).
+    struct cand {
+        std::int64_t rowid;
+        std::vector<float> v;
+        std::vector<std::uint8_t> bytes;
+        float d = 0;
+    };
+    [[nodiscard]] cand cand_of(const node& n) const {
+        return {n.rowid, n.edge, stored_bytes(from_floats(n.vec), l_.edge_type)};
+    }
+    [[nodiscard]] std::vector<cand> edges_of(const node& n) const {
+        std::vector<cand> out;
+        for (std::size_t e = 0, count = edges(n); e < count; ++e) {
+            const std::uint8_t* p = n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec;
+            out.push_back({edge_rowid(n, e), edge_vector(n, e), std::vector<std::uint8_t>(p, p + l_.edge_vec)});
+        }
+        return out;
+    }
+
+    void append_edge(node& n, const cand& c) const {
+        const std::size_t e = edges(n);
+        const float d = index_distance(l_, n.edge, c.v);
+        std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, c.bytes.data(), l_.edge_vec);
+        std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
+        std::memset(meta, 0, 4);
+        std::memcpy(meta + 4, &d, sizeof d);
+        put_le64(meta + 8, static_cast<std::uint64_t>(c.rowid));
+        set_edges(n, e + 1);
+    }
+
+    /// A full node meets a new possible neighbour (FreshDiskANN's incremental form of the robust prune, O(edges)):
+    /// it is refused when an edge covers it, otherwise it replaces the farthest edge farther than itself, and the
+    /// edges it covers go. Returns whether n changed.
+    bool offer_edge(node& n, const cand& c) const {
+        const float d = index_distance(l_, n.edge, c.v);
+        const std::vector<cand> have = edges_of(n);
+        std::vector<float> to_new(have.size());
+        std::size_t slot = have.size();
+        float worst = d;
+        for (std::size_t e = 0; e < have.size(); ++e) {
+            to_new[e] = index_distance(l_, have[e].v, c.v);
+            if (static_cast<double>(d) > l_.alpha * static_cast<double>(to_new[e])) return false;
+            const float de = stored_distance(n, e);
+            if (de > worst) {
+                worst = de;
+                slot = e;
+            }
+        }
+        if (slot == have.size()) return false;
+        std::vector<const cand*> kept;
+        std::vector<float> dist;
+        for (std::size_t e = 0; e < have.size(); ++e) {
+            if (e == slot) continue;
+            const float de = stored_distance(n, e);
+            if (static_cast<double>(de) > l_.alpha * static_cast<double>(to_new[e])) continue; // covered by the new one
+            kept.push_back(&have[e]);
+            dist.push_back(de);
+        }
+        kept.push_back(&c);
+        dist.push_back(d);
+        for (std::size_t e = 0; e < kept.size(); ++e) write_edge(n, e, *kept[e], dist[e]);
+        set_edges(n, kept.size());
+        return true;
+    }
+    [[nodiscard]] float stored_distance(const node& n, std::size_t e) const noexcept {
+        float d;
+        std::memcpy(&d, n.block.data() + l_.edge_meta_at + e * 16 + 4, sizeof d);
+        return d;
+    }
+    void write_edge(node& n, std::size_t e, const cand& c, float d) const {
+        std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, c.bytes.data(), l_.edge_vec);
+        std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
+        std::memset(meta, 0, 4);
+        std::memcpy(meta + 4, &d, sizeof d);
+        put_le64(meta + 8, static_cast<std::uint64_t>(c.rowid));
+    }
+
+    /// DiskANN's robust prune: n's neighbours become the nearest of `pool` that no nearer chosen neighbour
+    /// covers (d(n, c) > alpha * d(chosen, c)), at most max edges. The first of two entries with one rowid wins.
+    /// Returns whether n's edges changed.
+    bool choose_edges(node& n, std::vector<cand> pool) const {
+        std::vector<std::int64_t> before;
+        for (std::size_t e = 0, count = edges(n); e < count; ++e) before.push_back(edge_rowid(n, e));
+        std::unordered_set<std::int64_t> seen{n.rowid};
+        std::vector<cand> uniq;
+        for (cand& c : pool)
+            if (seen.insert(c.rowid).second) {
+                c.d = index_distance(l_, n.edge, c.v);
+                uniq.push_back(std::move(c));
+            }
+        std::stable_sort(uniq.begin(), uniq.end(), [](const cand& a, const cand& b) { return a.d < b.d; });
+        std::vector<const cand*> kept;
+        for (const cand& c : uniq) {
+            if (kept.size() >= l_.max_edges) break;
+            bool covered = false;
+            for (const cand* k : kept)
+                if (static_cast<double>(c.d) > l_.alpha * static_cast<double>(index_distance(l_, k->v, c.v))) {
+                    covered = true;
+                    break;
+                }
+            if (!covered) kept.push_back(&c);
+        }
+        std::vector<std::int64_t> after;
+        for (std::size_t e = 0; e < kept.size(); ++e) {
+            std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, kept[e]->bytes.data(), l_.edge_vec);
+            std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
+            std::memset(meta, 0, 4);
+            std::memcpy(meta + 4, &kept[e]->d, sizeof(float));
+            put_le64(meta + 8, static_cast<std::uint64_t>(kept[e]->rowid));
+            after.push_back(kept[e]->rowid);
+        }
+        set_edges(n, kept.size());
+        return before != after;
+    }
+
+    [[nodiscard]] std::vector<float> as_edge(const std::vector<float>& v) const {
+        if (l_.edge_type == vtype::f32) return v;
+        const std::vector<std::uint8_t> bytes = stored_bytes(from_floats(v), l_.edge_type);
+        return stored_as_f32(bytes.data(), l_.edge_type, l_.dims);
+    }
+
+    /// A random node to start from, or 0 rows.
+    bool random_start(std::int64_t& out) {
+        stmt s(db_, "SELECT index_key FROM " + shadow_ + " WHERE index_key >= (SELECT min(index_key) + abs(random() % "
+                    "(max(index_key) - min(index_key) + 1)) FROM " + shadow_ + ") ORDER BY index_key LIMIT 1", where_.c_str());
+        if (sqlite3_step(s.st) != SQLITE_ROW) return false;
+        out = sqlite3_column_int64(s.st, 0);
+        return true;
+    }
+
+    /// Beam search (width insert_l) from start toward q; returns every node it visited.
+    std::vector<node> visit(std::int64_t start, const std::vector<float>& q, const std::vector<float>& q_edge) {
+        struct entry { float d; std::int64_t rowid; bool done; };
+        std::vector<entry> beam;
+        std::vector<node> visited;
+        std::unordered_set<std::int64_t> seen{start};
+        beam.push_back({0, start, false});
+        const std::size_t width = std::max<std::size_t>(l_.insert_l, 1);
+        for (;;) {
+            auto next = std::find_if(beam.begin(), beam.end(), [](const entry& c) { return !c.done; });
+            if (next == beam.end()) break;
+            next->done = true;
+            const std::int64_t id = next->rowid;
+            node n;
+            if (!load(id, n)) { // a zombie edge
+                beam.erase(next);
+                continue;
+            }
+            next->d = index_distance(l_, q, n.vec);
+            for (std::size_t e = 0, count = edges(n); e < count; ++e) {
+                const std::int64_t to = edge_rowid(n, e);
+                if (!seen.insert(to).second) continue;
+                const entry c{index_distance(l_, q_edge, edge_vector(n, e)), to, false};
+                if (beam.size() >= width && !(c.d < beam.back().d)) continue;
+                beam.insert(std::upper_bound(beam.begin(), beam.end(), c, [](const entry& a, const entry& b) { return a.d < b.d; }), c);
+                if (beam.size() > width) beam.pop_back();
+            }
+            std::sort(beam.begin(), beam.end(), [](const entry& a, const entry& b) { return a.d < b.d; });
+            visited.push_back(std::move(n));
+        }
+        return visited;
+    }
+
+    void insert(std::int64_t rowid, const vector_data& v) {
+        remove(rowid); // REPLACE of a row whose node is still there, or a node left behind: one node per rowid
+        node fresh;
+        fresh.rowid = rowid;
+        fresh.block.assign(l_.block, 0);
+        put_le64(fresh.block.data(), static_cast<std::uint64_t>(rowid));
+        const std::vector<std::uint8_t> bytes = stored_bytes(v, l_.node_type);
+        std::memcpy(fresh.block.data() + l_.node_meta, bytes.data(), l_.node_vec);
+        fresh.vec = stored_as_f32(fresh.block.data() + l_.node_meta, l_.node_type, l_.dims);
+        fresh.edge = as_edge(fresh.vec);
+        std::int64_t start = 0;
+        std::vector<node> visited;
+        if (random_start(start)) visited = visit(start, fresh.vec, fresh.edge);
+        {
+            std::vector<cand> pool;
+            for (const node& n : visited) pool.push_back(cand_of(n));
+            (void)choose_edges(fresh, std::move(pool));
+        }
+        {
+            stmt add(db_, "INSERT INTO " + shadow_ + " (index_key, data) VALUES (?, ?)", where_.c_str());
+            sqlite3_bind_int64(add.st, 1, rowid);
+            sqlite3_bind_blob(add.st, 2, fresh.block.data(), static_cast<int>(fresh.block.size()), SQLITE_STATIC);
+            if (sqlite3_step(add.st) != SQLITE_DONE)
+                fail(where_ + ": failed to insert shadow row: " + sqlite3_errmsg(db_));
+        }
+        const cand me = cand_of(fresh);
+        for (node& n : visited) {
+            bool zombie = false;
+            for (std::size_t e = 0, count = edges(n); e < count; ++e) zombie = zombie || edge_rowid(n, e) == rowid;
+            if (!zombie && edges(n) < l_.max_edges) {
+                // room left: the back edge goes in as it is (DiskANN prunes only an overfull list), which keeps
+                // every node reachable from the nodes its insert visited
+                append_edge(n, me);
+                store(n);
+                continue;
+            }
+            if (zombie) {
+                std::vector<cand> pool{me}; // before n's old edges: the zombie edge with this rowid loses
+                for (cand& c : edges_of(n)) pool.push_back(std::move(c));
+                if (choose_edges(n, std::move(pool))) store(n);
+            } else if (offer_edge(n, me)) {
+                store(n);
+            }
+        }
+    }
+
+    void remove(std::int64_t rowid) {
+        node gone;
+        if (!load(rowid, gone)) return; // NULL vectors have no node
+        const std::vector<cand> around = edges_of(gone);
+        // each neighbour that links back loses that edge and chooses again among its edges and the deleted node's
+        // (FreshDiskANN's repair, limited to the neighbours we know: edges are stored one way only)
+        for (const cand& c : around) {
+            node n;
+            if (!load(c.rowid, n)) continue;
+            std::vector<cand> pool;
+            bool linked = false;
+            for (cand& e : edges_of(n)) {
+                if (e.rowid == rowid) linked = true;
+                else pool.push_back(std::move(e));
+            }
+            if (!linked) continue;
+            for (const cand& e : around) pool.push_back(e);
+            (void)choose_edges(n, std::move(pool));
+            store(n);
+        }
+        stmt del(db_, "DELETE FROM " + shadow_ + " WHERE index_key = ?", where_.c_str());
+        sqlite3_bind_int64(del.st, 1, rowid);
+        if (sqlite3_step(del.st) != SQLITE_DONE) fail(where_ + ": failed to remove shadow row: " + sqlite3_errmsg(db_));
+    }
+
+private:
+    sqlite3* db_;
+    std::string where_;
+    index_layout l_;
+    std::string shadow_;
+    stmt load_, store_;
+};
+
+/// The value of an indexed column as libSQL's index insert reads it; false for NULL (not indexed).
+bool row_vector(sqlite3_value* v, const index_layout& l, vector_data& out) {
+    if (sqlite3_value_type(v) == SQLITE_NULL) return false;
+    out = value_to_vector(v);
+    if (out.dims != l.dims)
+        fail("vector index(insert): dimensions are different: " + std::to_string(out.dims) + " != " + std::to_string(l.dims));
+    if (out.type != l.node_type)
+        fail("vector index(insert): vector type differs from column type: " + std::to_string(static_cast<int>(out.type)) + " != " +
+             std::to_string(static_cast<int>(l.node_type)));
+    return true;
+}
+
+template <class F> void guarded(sqlite3_context* ctx, F&& body) noexcept {
+    try {
+        body();
+    } catch (const vector_error& e) {
+        if (e.nomem) sqlite3_result_error_nomem(ctx);
+        else sqlite3_result_error(ctx, e.message.c_str(), static_cast<int>(e.message.size()));
+    } catch (const std::bad_alloc&) {
+        sqlite3_result_error_nomem(ctx);
+    } catch (...) {
+        sqlite3_result_error(ctx, "vector index: internal error", -1);
+    }
+}
+
+void create_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    guarded(ctx, [&] {
+        if (argc < 5) fail("vector index: libsql_vector_idx_create: bad arguments");
+        sqlite3* db = sqlite3_context_db_handle(ctx);
+        // argv[2], argv[3]: the table and column, for the engine's own loop over the rows
+        const std::string db_name = text_arg(argv[0]), index = text_arg(argv[1]), type_name = text_arg(argv[4]);
+        vtype type = vtype::f32;
+        std::uint32_t dims = 0;
+        if (const std::string m = parse_column_type(type_name, type, dims); !m.empty())
+            fail("vector index: " + m + ": " + type_name);
+        const std::string schema = quoted(db_name);
+        exec(db, "CREATE TABLE IF NOT EXISTS " + schema + ".libsql_vector_meta_shadow ( name TEXT PRIMARY KEY, metadata BLOB ) WITHOUT ROWID;",
+             "vector index: failed to init meta table");
+        params p;
+        (void)p.put(1, 3);
+        (void)p.put(3, static_cast<std::uint64_t>(type));
+        (void)p.put(4, dims);
+        for (int i = 5; i < argc; ++i) {
+            const std::string opt = text_arg(argv[i]);
+            if (const std::string m = parse_option(opt, p); !m.empty())
+                fail("vector index: invalid vector index parameter '" + opt + "': " + m);
+        }
+        auto must = [](bool ok) {
+            if (!ok) fail("vector index: unable to initialize diskann");
+        };
+        must(p.put(2, 1));
+        std::uint64_t metric = p.get(5);
+        if (metric == 0) {
+            metric = 1;
+            must(p.put(5, metric));
+        }
+        std::uint64_t edge_type = p.get(11);
+        if (edge_type == 3 && metric != 1) fail("vector index: unable to initialize diskann: 1-bit compression available only for cosine metric");
+        if (edge_type == 0) edge_type = static_cast<std::uint64_t>(type);
+        const std::uint64_t node_over = payload_size(type, dims) + 16;
+        const std::uint64_t edge_over = payload_size(static_cast<vtype>(edge_type), dims) + 16;
+        std::uint64_t max_neighbors = p.get(10);
+        if (max_neighbors == 0)
+            max_neighbors = std::min<std::uint64_t>(3 * (static_cast<std::uint64_t>(std::sqrt(static_cast<double>(dims))) + 1),
+                                                    50 * node_over / edge_over + 1);
+        const std::uint64_t block = node_over + max_neighbors * edge_over;
+        if (block > (std::uint64_t{1} << 27)) fail("vector index: unable to initialize diskann");
+        must(p.put(6, std::max<std::uint64_t>(256, block)));
+        if (p.get(7) == 0) {
+            const double alpha = 1.2;
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &alpha, sizeof bits);
+            must(p.put(7, bits));
+        }
+        if (p.get(8) == 0) must(p.put(8, 70));
+        if (p.get(9) == 0) must(p.put(9, 200));
+        const std::string shadow = sql_name(index + "_shadow");
+        exec(db, "CREATE TABLE IF NOT EXISTS " + schema + "." + shadow + " (index_key  INTEGER , data BLOB, PRIMARY KEY (index_key))",
+             "vector index: unable to initialize diskann");
+        exec(db, "CREATE INDEX IF NOT EXISTS " + schema + "." + sql_name(index + "_shadow_idx") + " ON " + shadow + " (index_key)",
+             "vector index: unable to initialize diskann");
+        {
+            stmt meta(db, "INSERT INTO " + schema + ".libsql_vector_meta_shadow VALUES (?, ?)", "vector index");
+            sqlite3_bind_text(meta.st, 1, index.c_str(), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(meta.st, 2, p.bin.data(), static_cast<int>(p.bin.size()), SQLITE_TRANSIENT);
+            const int rc = sqlite3_step(meta.st);
+            // a row there already: a dump loaded tables (shadow included) before indexes; libSQL skips the refill
+            if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+                sqlite3_result_int(ctx, 0);
+                return;
+            }
+            if (rc != SQLITE_DONE) fail("vector index: unable to update global metadata table");
+        }
+        (void)read_layout(db, db_name, index, "insert"); // what we wrote reads back
+        sqlite3_result_int(ctx, 1); // the engine's code then indexes the rows (libsql_vector_idx_insert each)
+    });
+}
+
+void insert_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    guarded(ctx, [&] {
+        if (argc != 4) fail("vector index: libsql_vector_idx_insert: bad arguments");
+        if (sqlite3_value_type(argv[3]) == SQLITE_NULL) return; // as libSQL: rows with NULL vectors are not indexed
+        sqlite3* db = sqlite3_context_db_handle(ctx);
+        graph g(db, text_arg(argv[0]), text_arg(argv[1]), "insert");
+        vector_data v;
+        if (row_vector(argv[3], g.layout(), v)) g.insert(sqlite3_value_int64(argv[2]), v);
+    });
+}
+
+void delete_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    guarded(ctx, [&] {
+        if (argc != 3) fail("vector index: libsql_vector_idx_delete: bad arguments");
+        sqlite3* db = sqlite3_context_db_handle(ctx);
+        graph g(db, text_arg(argv[0]), text_arg(argv[1]), "delete");
+        g.remove(sqlite3_value_int64(argv[2]));
+    });
+}
+
+/// REINDEX: the rows are indexed again by the engine's loop after this.
+void clear_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    guarded(ctx, [&] {
+        if (argc != 2) fail("vector index: libsql_vector_idx_clear: bad arguments");
+        sqlite3* db = sqlite3_context_db_handle(ctx);
+        exec(db, "DELETE FROM " + quoted(text_arg(argv[0])) + "." + quoted(text_arg(argv[1]) + "_shadow"), "vector index(clear)");
+    });
+}
+
+} // namespace
+
+int register_vector_index(sqlite3* db) noexcept {
+    using fn = void (*)(sqlite3_context*, int, sqlite3_value**);
+    struct entry { const char* name; int args; fn f; };
+    static constexpr entry table[] = {
+        {"libsql_vector_idx_create", -1, create_fn},
+        {"libsql_vector_idx_insert", 4, insert_fn},
+        {"libsql_vector_idx_delete", 3, delete_fn},
+        {"libsql_vector_idx_clear", 2, clear_fn},
+    };
+    for (const entry& e : table) {
+        int rc = sqlite3_create_function_v2(db, e.name, e.args, SQLITE_UTF8, nullptr, e.f, nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK) rc = libsql_engine_make_internal(db, e.name, e.args);
+        if (rc != SQLITE_OK) return rc;
+    }
+    return SQLITE_OK;
+}
+
+} // namespace libsql::vec
