@@ -14,6 +14,7 @@
 
 #include "common-tests.h"
 
+#include "support/jwt.hpp"
 #include "support/processes.hpp"
 
 #include <cstdlib>
@@ -397,20 +398,9 @@ TEST_CASE("libsql auth_token", "[libsql][connect][auth]") {
     CHECK_THROWS_AS(soci::session(backend, url + " auth_token=not.a.jwt") << "select 1", soci_error const&);
 }
 
-/// An Ed25519 key (PEM, for libsql serve --auth-jwt-key-file) and a token signed with it, made by Node's crypto as
-/// the remote unit tests make theirs.
+/// An Ed25519 key (PEM, for libsql serve --auth-jwt-key-file) and a token signed with it (support/jwt.hpp).
 std::string make_jwt(const std::string& key_file) {
-    const std::string script =
-        "const c=require('crypto'),fs=require('fs');"
-        "const {privateKey,publicKey}=c.generateKeyPairSync('ed25519');"
-        "fs.writeFileSync(process.argv[1],publicKey.export({type:'spki',format:'pem'}));"
-        "const b=o=>Buffer.from(JSON.stringify(o)).toString('base64url');"
-        "const h=b({alg:'EdDSA',typ:'JWT'})+'.'+b({exp:Math.floor(Date.now()/1000)+3600});"
-        "console.log(h+'.'+c.sign(null,Buffer.from(h),privateKey).toString('base64url'));";
-    libsql::test::child_process node({"/usr/bin/env", "node", "-e", script, key_file}, true);
-    std::string token = node.read_line();
-    node.stop(SIGTERM, std::chrono::seconds(10));
-    return token;
+    return libsql::test::make_signed_tokens(key_file, {"{exp:now+3600}"}).front();
 }
 
 int main(int argc, char** argv) {

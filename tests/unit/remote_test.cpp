@@ -3,6 +3,7 @@
 #include "libsql/libsql.hpp"
 
 #include "remote/remote.hpp"
+#include "support/jwt.hpp"
 #include "support/processes.hpp"
 #include "support/temp_files.hpp"
 
@@ -642,7 +643,6 @@ TEST_F(remote, threads_share_a_database_and_a_connection) {
 }
 
 // --------------------------------------------------------------------------------------- own servers
-std::string node_path() { return "/usr/bin/env"; }
 
 struct jwt_material {
     std::string key_file;
@@ -651,23 +651,14 @@ struct jwt_material {
     std::string read_only;
 };
 
-/// An Ed25519 key pair and signed tokens, made by Node's crypto (as tests/interop does).
+/// An Ed25519 key pair and signed tokens (support/jwt.hpp).
 jwt_material make_jwts(const temp_dir& dir) {
     jwt_material m;
     m.key_file = dir.file("jwt_key.pem");
-    const std::string script =
-        "const c=require('crypto'),fs=require('fs');"
-        "const {privateKey,publicKey}=c.generateKeyPairSync('ed25519');"
-        "fs.writeFileSync(process.argv[1],publicKey.export({type:'spki',format:'pem'}));"
-        "const b=o=>Buffer.from(JSON.stringify(o)).toString('base64url');"
-        "const sign=p=>{const h=b({alg:'EdDSA',typ:'JWT'})+'.'+b(p);return h+'.'+c.sign(null,Buffer.from(h),privateKey).toString('base64url')};"
-        "const now=Math.floor(Date.now()/1000);"
-        "console.log(sign({exp:now+3600}));console.log(sign({exp:now-60}));console.log(sign({exp:now+3600,a:'ro'}));";
-    libsql::test::child_process node({node_path(), "node", "-e", script, m.key_file}, true);
-    m.valid = node.read_line();
-    m.expired = node.read_line();
-    m.read_only = node.read_line();
-    node.stop(SIGTERM, 10s);
+    const auto t = libsql::test::make_signed_tokens(m.key_file, {"{exp:now+3600}", "{exp:now-60}", "{exp:now+3600,a:'ro'}"});
+    m.valid = t[0];
+    m.expired = t[1];
+    m.read_only = t[2];
     return m;
 }
 

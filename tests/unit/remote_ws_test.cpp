@@ -6,6 +6,7 @@
 #include "libsql/libsql.hpp"
 
 #include "remote/remote.hpp"
+#include "support/jwt.hpp"
 #include "support/processes.hpp"
 #include "support/temp_files.hpp"
 
@@ -305,22 +306,13 @@ struct jwt_material {
     std::string valid;  ///< for an hour
 };
 
-/// An Ed25519 key pair and signed tokens, made by Node's crypto (as tests/interop does).
+/// An Ed25519 key pair and signed tokens (support/jwt.hpp).
 jwt_material make_jwts(const temp_dir& dir) {
     jwt_material m;
     m.key_file = dir.file("jwt_key.pem");
-    const std::string script =
-        "const c=require('crypto'),fs=require('fs');"
-        "const {privateKey,publicKey}=c.generateKeyPairSync('ed25519');"
-        "fs.writeFileSync(process.argv[1],publicKey.export({type:'spki',format:'pem'}));"
-        "const b=o=>Buffer.from(JSON.stringify(o)).toString('base64url');"
-        "const sign=p=>{const h=b({alg:'EdDSA',typ:'JWT'})+'.'+b(p);return h+'.'+c.sign(null,Buffer.from(h),privateKey).toString('base64url')};"
-        "const now=Math.floor(Date.now()/1000);"
-        "console.log(sign({exp:now+2}));console.log(sign({exp:now+3600}));";
-    child_process node({node_env(), "node", "-e", script, m.key_file}, true);
-    m.soon = node.read_line();
-    m.valid = node.read_line();
-    node.stop(SIGTERM, 10s);
+    const auto t = libsql::test::make_signed_tokens(m.key_file, {"{exp:now+2}", "{exp:now+3600}"});
+    m.soon = t[0];
+    m.valid = t[1];
     return m;
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/vector_format.hpp"
 #include "local/vector/vector_distance.hpp"
+#include "local/vector/sql_guard.hpp"
 
 #include <sqlite3.h>
 
@@ -81,22 +82,10 @@ void result_text(sqlite3_context* ctx, const vector_data& v) {
     sqlite3_result_text64(ctx, out.data(), out.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
-template <class F> void guarded(sqlite3_context* ctx, F&& body) noexcept {
-    try {
-        body();
-    } catch (const vector_error& e) {
-        if (e.nomem) sqlite3_result_error_nomem(ctx);
-        else sqlite3_result_error(ctx, e.message.c_str(), static_cast<int>(e.message.size()));
-    } catch (const std::bad_alloc&) {
-        sqlite3_result_error_nomem(ctx);
-    } catch (...) {
-        sqlite3_result_error(ctx, "vector: internal error", -1);
-    }
-}
 
 template <vtype Target> void construct(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (argc < 1) return;
-    guarded(ctx, [&] {
+    guarded(ctx, "vector: internal error", [&] {
         // libSQL parses text straight into float64 for vector64 and into float32 for every other constructor
         constexpr vtype text_as = Target == vtype::f64 ? vtype::f64 : vtype::f32;
         (void)detect(argv[0], text_as);
@@ -107,7 +96,7 @@ template <vtype Target> void construct(sqlite3_context* ctx, int argc, sqlite3_v
 
 void extract(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (argc < 1) return;
-    guarded(ctx, [&] {
+    guarded(ctx, "vector: internal error", [&] {
         (void)detect(argv[0], vtype::f32);
         const vector_data v = parse(argv[0], vtype::f32, true);
         if (v.type == vtype::f32 || v.type == vtype::f64) result_text(ctx, v);
@@ -117,7 +106,7 @@ void extract(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 template <bool L2> void distance(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (argc < 2) return;
-    guarded(ctx, [&] {
+    guarded(ctx, "vector: internal error", [&] {
         const blob_header a = detect(argv[0], vtype::f32);
         const blob_header b = detect(argv[1], vtype::f32);
         if (a.type != b.type)

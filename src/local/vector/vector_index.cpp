@@ -19,6 +19,7 @@
 #include "local/vector/vector_index.hpp"
 
 #include "local/vector/vector_distance.hpp"
+#include "local/vector/sql_guard.hpp"
 
 #include <libsql_engine.h>
 #include <sqlite3.h>
@@ -675,21 +676,9 @@ bool row_vector(sqlite3_value* v, const index_layout& l, vector_data& out) {
     return true;
 }
 
-template <class F> void guarded(sqlite3_context* ctx, F&& body) noexcept {
-    try {
-        body();
-    } catch (const vector_error& e) {
-        if (e.nomem) sqlite3_result_error_nomem(ctx);
-        else sqlite3_result_error(ctx, e.message.c_str(), static_cast<int>(e.message.size()));
-    } catch (const std::bad_alloc&) {
-        sqlite3_result_error_nomem(ctx);
-    } catch (...) {
-        sqlite3_result_error(ctx, "vector index: internal error", -1);
-    }
-}
 
 void create_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-    guarded(ctx, [&] {
+    guarded(ctx, "vector index: internal error", [&] {
         if (argc < 5) fail("vector index: libsql_vector_idx_create: bad arguments");
         sqlite3* db = sqlite3_context_db_handle(ctx);
         // argv[2], argv[3]: the table and column, for the engine's own loop over the rows
@@ -762,7 +751,7 @@ void create_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 }
 
 void insert_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-    guarded(ctx, [&] {
+    guarded(ctx, "vector index: internal error", [&] {
         if (argc != 4) fail("vector index: libsql_vector_idx_insert: bad arguments");
         if (sqlite3_value_type(argv[3]) == SQLITE_NULL) return; // as libSQL: rows with NULL vectors are not indexed
         sqlite3* db = sqlite3_context_db_handle(ctx);
@@ -773,7 +762,7 @@ void insert_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 }
 
 void delete_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-    guarded(ctx, [&] {
+    guarded(ctx, "vector index: internal error", [&] {
         if (argc != 3) fail("vector index: libsql_vector_idx_delete: bad arguments");
         sqlite3* db = sqlite3_context_db_handle(ctx);
         graph g(db, text_arg(argv[0]), text_arg(argv[1]), "delete");
@@ -783,7 +772,7 @@ void delete_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 /// REINDEX: the rows are indexed again by the engine's loop after this.
 void clear_fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-    guarded(ctx, [&] {
+    guarded(ctx, "vector index: internal error", [&] {
         if (argc != 2) fail("vector index: libsql_vector_idx_clear: bad arguments");
         sqlite3* db = sqlite3_context_db_handle(ctx);
         exec(db, "DELETE FROM " + quoted(text_arg(argv[0])) + "." + quoted(text_arg(argv[1]) + "_shadow"), "vector index(clear)");
