@@ -388,7 +388,7 @@ int main(int argc, char** argv) {
                           "With --enable-namespaces: the namespace of requests whose Host names none (no dot, or an IP "
                           "address); created at startup")
         ->capture_default_str();
-    serve_cmd->add_option("--admin-listen-addr", args.admin_listen,
+    serve_cmd->add_option("--admin-listen-addr,--admin-listen", args.admin_listen,
                           "With --enable-namespaces: HOST:PORT of the admin API (POST /v1/namespaces/{ns}/create, "
                           "POST /v1/namespaces/{from}/fork/{to}, DELETE /v1/namespaces/{ns}); plain HTTP without "
                           "credentials, so keep it private. Once bound, \"admin listening on http://HOST:PORT\" is "
