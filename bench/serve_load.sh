@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Server load: `libsql serve` beside `tursodb --sync-server`, the same request (a /v2/pipeline executing SELECT 1;
 # with a close for libsql serve, which tursodb refuses),
-# with wrk (Debian package `wrk`, installed by scripts/setup) at 1, 8 and 64 connections, 2 wrk threads.
+# with wrk (Debian package `wrk`, installed by scripts/setup) at 1, 8 and 64 connections, 2 wrk threads; then
+# libsql serve over WebSocket (bench/serve_load_ws.mjs: execute SELECT 1 on one stream per socket, closed loop).
 # Prints one line per server and connection count: req/s, p50 and p99 latency, errors.
 # Usage: bench/serve_load.sh LIBSQL_BIN [TURSODB_BIN] [SECONDS]
 set -uo pipefail
@@ -33,6 +34,13 @@ for _ in $(seq 100); do grep -q '^listening on ' "$dir/out" 2>/dev/null && break
 url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$dir/out")
 [[ -n $url ]] || { echo "libsql serve did not start: $(cat "$dir/err")"; exit 1; }
 run "libsql" "$url"
+# The same request over Hrana-over-WebSocket (one stream per socket; node's `ws` from build/npm drives it).
+if command -v node >/dev/null; then
+  node "$here/serve_load_ws.mjs" "ws://${url#http://}" "$seconds" 1 8 64 2>&1 | while read -r line; do
+    c=$(sed -n 's/.*connections=\([0-9]*\).*/\1/p' <<<"$line")
+    printf '%-10s %3s connections  %s\n' "libsql-ws" "${c:-?}" "$(sed 's/^RESULT //; s/ connections=[0-9]*//' <<<"$line")"
+  done
+fi
 
 if [[ -x $tursodb ]]; then
   port=$(( 20000 + RANDOM % 20000 ))
