@@ -6,6 +6,7 @@
 set -uo pipefail
 
 bin=$(realpath "${1:?usage: shell_test.sh PATH_TO_LIBSQL [PATH_TO_TURSODB]}")
+here=$(dirname "$(realpath "$0")")
 tursodb=${2:+$(realpath "$2")}
 tmp=$(mktemp -d)
 pids=()
@@ -339,6 +340,43 @@ if [[ -n $tursodb && -x $tursodb ]]; then
   fi
 else
   echo "note: tursodb not found, its comparison skipped"
+fi
+
+# --- over TLS: a server with a certificate from a throwaway CA (tests/support/make_test_certs.sh, openssl)
+certs="$tmp/certs"
+mkdir -p "$certs"
+if ! command -v openssl >/dev/null; then
+  fail "openssl is missing (scripts/setup installs it)"
+elif ! bash "$here/../support/make_test_certs.sh" "$certs"; then
+  fail "make_test_certs.sh failed"
+else
+  tls_log="$tmp/tls.log"
+  "$bin" serve "$tmp/tls.db" --listen 127.0.0.1:0 --tls-cert-file "$certs/server.pem" \
+    --tls-key-file "$certs/server.key" >"$tls_log" 2>"$tls_log.err" &
+  pids+=($!)
+  tls_port=
+  for _ in $(seq 100); do
+    tls_port=$(sed -n 's#^listening on https://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' "$tls_log")
+    [[ -n $tls_port ]] && break
+    sleep 0.1
+  done
+  if [[ -z $tls_port ]]; then
+    fail "libsql serve with TLS did not start: $(cat "$tls_log.err")"
+  else
+    for scheme in https wss; do
+      turl="$scheme://localhost:$tls_port"
+      expect "shell over $scheme with --tls-ca-file" "42" \
+        "$(shell --mode csv --no-header --tls-ca-file "$certs/ca.pem" "$turl" "SELECT 40 + 2")"
+      shell "$turl" "SELECT 1" >/dev/null 2>err.txt && fail "$scheme without the CA exited 0"
+      grep -qi 'certificate\|tls\|ssl' err.txt || fail "$scheme without the CA: '$(cat err.txt)'"
+      shell --tls-ca-file "$certs/other-ca.pem" "$turl" "SELECT 1" >/dev/null 2>&1 &&
+        fail "$scheme with another CA exited 0"
+      expect "shell over $scheme with --no-tls-verify" "7" \
+        "$(shell --mode csv --no-header --no-tls-verify "$turl" "SELECT 7")"
+    done
+    shell --tls-ca-file "$tmp/no-such.pem" "https://localhost:$tls_port" "SELECT 1" >/dev/null 2>&1 &&
+      fail "a missing --tls-ca-file exited 0"
+  fi
 fi
 
 if [[ $failures -ne 0 ]]; then echo "$failures failure(s)" >&2; exit 1; fi

@@ -447,6 +447,17 @@ int main(int argc, char** argv) {
     shell_cmd->add_option("--cipher", shell_opts.cipher, "Cipher used with --encryption-key (libSQL's is aes256cbc)")
         ->capture_default_str()
         ->check(CLI::IsMember(cipher_names()));
+    shell_cmd->add_option("--tls-ca-file", shell_opts.tls_ca_file,
+                          "CA certificates (PEM) that an https:// or wss:// server's certificate must chain to "
+                          "(default: the system's)")
+        ->check(CLI::ExistingFile);
+    shell_cmd->add_option("--tls-cert-file", shell_opts.tls_cert_file,
+                          "A client certificate (PEM) for servers that ask for one (mutual TLS); with --tls-key-file")
+        ->check(CLI::ExistingFile);
+    shell_cmd->add_option("--tls-key-file", shell_opts.tls_key_file, "The client certificate's private key (PEM)")
+        ->check(CLI::ExistingFile);
+    shell_cmd->add_flag("!--no-tls-verify", shell_opts.tls_verify,
+                        "Do not check the server's certificate (testing only: anyone can pose as the server)");
     shell_cmd->add_flag("--header,!--no-header", shell_opts.header, "Print (or not) the header row in csv mode (default: on)");
     shell_cmd->add_flag("--bail", shell_opts.bail, "Stop at the first error when reading SQL from stdin");
 

@@ -584,6 +584,10 @@ public:
             co.sync_url = opts_.sync_url;
             co.encryption_key = opts_.encryption_key;
             if (const auto c = libsql::encryption_cipher_from_name(opts_.cipher)) co.cipher = *c;
+            co.tls_ca_file = opts_.tls_ca_file;
+            co.tls_cert_file = opts_.tls_cert_file;
+            co.tls_key_file = opts_.tls_key_file;
+            co.tls_verify = opts_.tls_verify;
             db_.emplace(opts_.target, co);
             conn_ = db_->connect();
             if (!opts_.sync_url.empty()) db_->sync();

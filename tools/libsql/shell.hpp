@@ -30,6 +30,10 @@ struct shell_options {
     std::string sync_url;               ///< --sync-url: TARGET is the local file of an embedded replica
     std::string encryption_key;         ///< --encryption-key or LIBSQL_ENCRYPTION_KEY: the local file is encrypted
     std::string cipher = "aes256cbc";   ///< --cipher
+    std::string tls_ca_file;            ///< --tls-ca-file: CA certificates (PEM) for https:// and wss://
+    std::string tls_cert_file;          ///< --tls-cert-file / --tls-key-file: a client certificate (mutual TLS)
+    std::string tls_key_file;
+    bool tls_verify = true;             ///< --no-tls-verify turns certificate checks off
     output_mode mode = output_mode::table;
     bool header = true;                 ///< csv only: print the header row (table always has one)
     bool bail = false;                  ///< stop at the first error when reading a script from stdin
