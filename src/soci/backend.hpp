@@ -47,62 +47,51 @@ void parse_tm(std::string_view text, std::tm& out);
 struct session_backend;
 struct statement_backend;
 
-/// Into (standard and vector) read the current batch of rows that statement_backend fetched.
-struct into_backend final : ::soci::details::standard_into_type_backend {
-    explicit into_backend(statement_backend& st) noexcept : st_(st) {}
-    void define_by_pos(int& position, void* data, exchange_type type) override;
-    void pre_fetch() override {}
-    void post_fetch(bool got_data, bool called_from_fetch, indicator* ind) override;
-    void clean_up() override {}
-
+/// What every into and use element knows: its statement, the user's variable, its type and its position.
+struct element_binding {
+    explicit element_binding(statement_backend& st) noexcept : st_(st) {}
     statement_backend& st_;
     void* data_ = nullptr;
     exchange_type type_{};
     int position_ = 0;
 };
 
-struct vector_into_backend final : ::soci::details::vector_into_type_backend {
-    explicit vector_into_backend(statement_backend& st) noexcept : st_(st) {}
+/// Into (standard and vector) read the current batch of rows that statement_backend fetched.
+struct into_backend final : ::soci::details::standard_into_type_backend, element_binding {
+    explicit into_backend(statement_backend& st) noexcept : element_binding(st) {}
+    void define_by_pos(int& position, void* data, exchange_type type) override;
+    void pre_fetch() override {}
+    void post_fetch(bool got_data, bool called_from_fetch, indicator* ind) override;
+    void clean_up() override {}
+};
+
+struct vector_into_backend final : ::soci::details::vector_into_type_backend, element_binding {
+    explicit vector_into_backend(statement_backend& st) noexcept : element_binding(st) {}
     void define_by_pos(int& position, void* data, exchange_type type) override;
     void pre_fetch() override {}
     void post_fetch(bool got_data, indicator* ind) override;
     void resize(std::size_t sz) override;
     std::size_t size() override;
     void clean_up() override {}
-
-    statement_backend& st_;
-    void* data_ = nullptr;
-    exchange_type type_{};
-    int position_ = 0;
 };
 
 /// Use elements write their values into statement_backend::use_rows_ (one row, or one per bulk element).
-struct use_backend final : ::soci::details::standard_use_type_backend {
-    explicit use_backend(statement_backend& st) noexcept : st_(st) {}
+struct use_backend final : ::soci::details::standard_use_type_backend, element_binding {
+    explicit use_backend(statement_backend& st) noexcept : element_binding(st) {}
     void bind_by_pos(int& position, void* data, exchange_type type, bool read_only) override;
     void bind_by_name(const std::string& name, void* data, exchange_type type, bool read_only) override;
     void pre_use(const indicator* ind) override;
     void post_use(bool, indicator*) override {}
     void clean_up() override {}
-
-    statement_backend& st_;
-    void* data_ = nullptr;
-    exchange_type type_{};
-    int position_ = 0;
 };
 
-struct vector_use_backend final : ::soci::details::vector_use_type_backend {
-    explicit vector_use_backend(statement_backend& st) noexcept : st_(st) {}
+struct vector_use_backend final : ::soci::details::vector_use_type_backend, element_binding {
+    explicit vector_use_backend(statement_backend& st) noexcept : element_binding(st) {}
     void bind_by_pos(int& position, void* data, exchange_type type) override;
     void bind_by_name(const std::string& name, void* data, exchange_type type) override;
     void pre_use(const indicator* ind) override;
     std::size_t size() override;
     void clean_up() override {}
-
-    statement_backend& st_;
-    void* data_ = nullptr;
-    exchange_type type_{};
-    int position_ = 0;
 };
 
 struct column_desc {
