@@ -247,6 +247,8 @@ struct session {
     /// Asks the server whether the stream is in autocommit mode (after a failed statement whose get_autocommit was
     /// not sent with it); leaves in_txn as it was when the question gets no answer.
     void ws_refresh_autocommit(std::uint64_t gen, std::int32_t stream) noexcept;
+    /// in_txn from a get_autocommit answer; nothing for an answer of another kind (an error).
+    void take_autocommit(const ws_result& r) noexcept;
     /// The socket's generation and whether the stream is new (an open_stream goes first); throws when the
     /// socket that held this connection's open transaction is gone.
     std::pair<std::uint64_t, bool> ws_ensure_stream(const call& c);
@@ -254,6 +256,9 @@ struct session {
     void ws_release_leased() noexcept;
     /// Closes the stream, if any (rolling back what it holds). Errors are swallowed when `quiet`.
     void close_stream(bool quiet);
+    /// Before a schema change runs: every cached description may be stale, and those made in this transaction from
+    /// now on are not shared.
+    void schema_changes() noexcept;
     /// Keyword tracking of the transaction state (servers without get_autocommit).
     void track(std::string_view stmt_sql, bool succeeded);
     /// Makes the HTTP connection free: a statement reading a cursor buffers the rest of it.

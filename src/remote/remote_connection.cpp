@@ -241,6 +241,11 @@ void session::record(const hrana::stmt_result& r, bool dml, bool insert) {
     if (affected > 0 && r.last_insert_rowid && insert) last_insert_rowid.store(*r.last_insert_rowid);
 }
 
+void session::schema_changes() noexcept {
+    db->forget_descriptions();
+    schema_in_txn = true;
+}
+
 void session::track(std::string_view stmt_sql, bool succeeded) {
     if (!succeeded || (caps.get_autocommit && caps.streams)) return;
     using K = txn_control::kind;
@@ -600,10 +605,7 @@ void remote_connection::execute_batch(std::string_view sql, libsql::source_locat
         may_open = may_open || opens(classify_transaction(one));
         schema = schema || is_schema_change(one);
     }
-    if (schema) {
-        s.db->forget_descriptions();
-        s.schema_in_txn = true;
-    }
+    if (schema) s.schema_changes();
     const session::call c{sql, where, may_open, false};
 
     if (s.caps.sequence) {
@@ -686,10 +688,7 @@ bool remote_connection::try_execute_transactional_batch(std::string_view sql, li
         kinds.push_back(classify_statement(one));
         schema = schema || kinds.back().schema;
     }
-    if (schema) {
-        s.db->forget_descriptions();
-        s.schema_in_txn = true;
-    }
+    if (schema) s.schema_changes();
     // One batch: [total_changes] [BEGIN IMMEDIATE | SAVEPOINT sp] stmts... [COMMIT | RELEASE sp], then, when that
     // did not succeed, [ROLLBACK | ROLLBACK TO sp, RELEASE sp]; last the counters. Each statement runs only when the
     // step before it succeeded, so the first failure skips the rest and the end rolls everything back.
@@ -974,10 +973,7 @@ void remote_statement::execute_pipeline(bool want_rows) {
     s.check_open();
     const bool read = d_->is_readonly && txn_.what == txn_control::kind::none;
     const session::call c{sql_, where, opens(txn_), read};
-    if (kind_.schema) {
-        s.db->forget_descriptions();
-        s.schema_in_txn = true;
-    }
+    if (kind_.schema) s.schema_changes();
     if (limited_changes_ && !read) {
         // No affected_row_count nor last_insert_rowid from this server: ask for them in the same batch.
         hrana::batch b;

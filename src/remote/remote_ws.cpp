@@ -128,25 +128,25 @@ private:
     libsql::source_location where_;
 };
 
-enum class txn_effect : std::uint8_t { none, begins, ends };
+enum class txn_effect : std::uint8_t { unknown, none, begins, ends };
 
 /// What requests do to the transaction state once they all succeed, when their SQL alone says so: one execute of
 /// one statement that is not transaction control (none; a statement that succeeds cannot end a transaction), BEGIN
-/// (begins), COMMIT/END or ROLLBACK without TO (ends). nullopt for anything else (savepoints, sequences, batches,
+/// (begins), COMMIT/END or ROLLBACK without TO (ends). unknown for anything else (savepoints, sequences, batches,
 /// stored SQL): the server is asked.
-std::optional<txn_effect> known_txn_effect(const std::vector<hrana::stream_request>& reqs) {
-    if (reqs.size() != 1) return std::nullopt;
+txn_effect known_txn_effect(const std::vector<hrana::stream_request>& reqs) {
+    if (reqs.size() != 1) return txn_effect::unknown;
     const auto* e = std::get_if<hrana::execute_req>(&reqs.front());
-    if (e == nullptr || !e->stmt.sql) return std::nullopt;
+    if (e == nullptr || !e->stmt.sql) return txn_effect::unknown;
     const auto parts = split_statements(*e->stmt.sql);
-    if (parts.size() != 1) return std::nullopt;
+    if (parts.size() != 1) return txn_effect::unknown;
     using K = txn_control::kind;
     switch (classify_transaction(parts.front()).what) {
     case K::none: return txn_effect::none;
     case K::begin: return txn_effect::begins;
     case K::commit:
     case K::rollback: return txn_effect::ends;
-    default: return std::nullopt;
+    default: return txn_effect::unknown;
     }
 }
 
@@ -164,15 +164,18 @@ void session::ws_release_leased() noexcept {
     db->give_back_ws(std::move(leased));
 }
 
+void session::take_autocommit(const ws_result& r) noexcept {
+    if (const auto* ok = std::get_if<hrana::ws_response>(&r)) {
+        if (const auto* ac = std::get_if<hrana::get_autocommit_resp>(ok)) in_txn = !ac->is_autocommit;
+    }
+}
+
 void session::ws_refresh_autocommit(std::uint64_t gen, std::int32_t stream) noexcept {
     try {
         std::vector<hrana::ws_request> out;
         out.emplace_back(hrana::ws_get_autocommit{stream});
         auto results = ws->round_trip(gen, std::move(out), waiter, db->options().request_timeout);
-        if (results.size() != 1) return;
-        if (const auto* ok = std::get_if<hrana::ws_response>(&results.front())) {
-            if (const auto* ac = std::get_if<hrana::get_autocommit_resp>(ok)) in_txn = !ac->is_autocommit;
-        }
+        if (results.size() == 1) take_autocommit(results.front());
     } catch (...) {
         // The state stays as it was: a socket that dropped is noticed by the next request (ws_ensure_stream), which
         // reports the lost transaction; the caller is about to throw the statement's own error.
@@ -213,8 +216,9 @@ std::vector<hrana::stream_result> session::ws_pipeline(std::vector<hrana::stream
         const std::int32_t stream = *ws_stream;
         // What the requests do to the transaction state, when the SQL alone says it once they succeed; otherwise
         // get_autocommit goes after them (one more message each way).
-        const auto known = known_txn_effect(reqs);
-        const bool ask_autocommit = (in_txn || c.opens_stream) && caps.get_autocommit && !closes && !known;
+        const bool tracked = (in_txn || c.opens_stream) && caps.get_autocommit && !closes;
+        const txn_effect effect = tracked ? known_txn_effect(reqs) : txn_effect::unknown;  // autocommit: no scan
+        const bool ask_autocommit = tracked && effect == txn_effect::unknown;
         std::vector<hrana::ws_request> out;
         out.reserve(n + 2);
         if (opened) out.emplace_back(hrana::ws_open_stream{stream});
@@ -263,15 +267,13 @@ std::vector<hrana::stream_result> session::ws_pipeline(std::vector<hrana::stream
             mapped.push_back(std::move(*r));
         }
         if (ask_autocommit) {
-            if (const auto* ok = std::get_if<hrana::ws_response>(&results.back())) {
-                if (const auto* ac = std::get_if<hrana::get_autocommit_resp>(ok)) in_txn = !ac->is_autocommit;
-            }
-        } else if (known && (in_txn || c.opens_stream) && caps.get_autocommit && !closes) {
+            take_autocommit(results.back());
+        } else if (effect != txn_effect::unknown) {  // known only when tracked
             bool failed = false;
             for (const auto& r : mapped) failed = failed || std::holds_alternative<hrana::error>(r);
             if (!failed) {
-                if (*known == txn_effect::begins) in_txn = true;
-                else if (*known == txn_effect::ends) in_txn = false;
+                if (effect == txn_effect::begins) in_txn = true;
+                else if (effect == txn_effect::ends) in_txn = false;
             } else {
                 ws_refresh_autocommit(gen, stream);  // a failed statement may have rolled the transaction back
             }

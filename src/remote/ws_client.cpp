@@ -3,6 +3,7 @@
 
 #include "hrana/protobuf.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace libsql::detail::remote {
@@ -73,9 +74,7 @@ std::uint64_t ws_client::connect() {
     o.tls = s_.tls;
     auto fresh = std::make_unique<ws::socket>(s_.url, o, *this);
     const std::string chosen = fresh->subprotocol();
-    bool offered = false;
-    for (const auto& p : s_.subprotocols) offered = offered || p == chosen;
-    if (!offered) {
+    if (std::find(s_.subprotocols.begin(), s_.subprotocols.end(), chosen) == s_.subprotocols.end()) {
         fresh.reset();
         std::string list;
         for (const auto& p : s_.subprotocols) list += (list.empty() ? "" : ", ") + p;

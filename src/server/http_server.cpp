@@ -771,6 +771,20 @@ struct http_server::impl {
                              "Request body larger than " + std::to_string(opts.max_body_bytes) + " bytes\n");
     }
 
+    /// Writes a whole response within `limit`, kept alive when the request allows it and the server is not stopping;
+    /// sent and status: for the metrics. Returns whether the connection may serve another request.
+    template <class Stream>
+    asio::awaitable<bool> write_whole(Stream& stream, response& res, bool keep_alive, std::chrono::milliseconds limit,
+                                      std::uint64_t& sent, unsigned& status) {
+        status = res.result_int();
+        sent = res.body().size();
+        res.keep_alive(keep_alive && !stopping);
+        tcp_of(stream).expires_after(limit);
+        auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
+        (void)n;
+        co_return !ec && res.keep_alive();
+    }
+
     template <class Stream>
     asio::awaitable<void> write_and_close(Stream& stream, response& res) {
         res.keep_alive(false);
@@ -910,15 +924,8 @@ struct http_server::impl {
         constexpr std::size_t window = 64 * 1024;
         const unsigned version = req.version();
         auto target = target_of(req);
-        if (auto* refused = std::get_if<response>(&target)) {
-            status = refused->result_int();
-            sent = refused->body().size();
-            refused->keep_alive(keep_alive && !stopping);
-            tcp_of(stream).expires_after(opts.read_timeout);
-            auto [ec, n] = co_await http::async_write(stream, *refused, nothrow_awaitable);
-            (void)n;
-            co_return !ec && refused->keep_alive();
-        }
+        if (auto* refused = std::get_if<response>(&target))
+            co_return co_await write_whole(stream, *refused, keep_alive, opts.read_timeout, sent, status);
         std::shared_ptr<service> svc = std::get<std::shared_ptr<service>>(std::move(target));
         const auto write_limit = std::max(svc->options().stream_expiry, std::chrono::milliseconds(1000));
         std::string authorization{req[http::field::authorization]};
@@ -945,15 +952,7 @@ struct http_server::impl {
             refusal = make_response(version, http::status::internal_server_error, text_plain,
                                     std::string("Internal server error: ") + e.what() + "\n");
         }
-        if (!body) {
-            status = refusal.result_int();
-            sent = refusal.body().size();
-            refusal.keep_alive(keep_alive && !stopping);
-            tcp_of(stream).expires_after(opts.read_timeout);
-            auto [ec, n] = co_await http::async_write(stream, refusal, nothrow_awaitable);
-            (void)n;
-            co_return !ec && refusal.keep_alive();
-        }
+        if (!body) co_return co_await write_whole(stream, refusal, keep_alive, opts.read_timeout, sent, status);
         // The body is freed on the pool: that rolls its stream back, which may wait on the database.
         // The work keeps the interrupt alive too: the body detaches from it as it ends.
         auto release = [this, stop](std::shared_ptr<cursor_body>& b) -> asio::awaitable<void> {
@@ -975,24 +974,12 @@ struct http_server::impl {
             co_await release(body);
             response res = make_response(version, http::status::internal_server_error, text_plain,
                                          "Internal server error: the cursor failed\n");
-            status = res.result_int();
-            sent = res.body().size();
-            res.keep_alive(false);
-            tcp_of(stream).expires_after(opts.read_timeout);
-            auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
-            (void)ec;
-            (void)n;
-            co_return false;
+            co_return co_await write_whole(stream, res, false, opts.read_timeout, sent, status);
         }
         if (!more) {
             body.reset();  // done: next() has already given the stream back, nothing is left to free on the pool
             response res = make_response(version, http::status::ok, content_type, std::move(chunk));
-            res.keep_alive(keep_alive && !stopping);
-            sent += res.body().size();
-            tcp_of(stream).expires_after(write_limit);
-            auto [ec, n] = co_await http::async_write(stream, res, nothrow_awaitable);
-            (void)n;
-            co_return !ec && res.keep_alive();
+            co_return co_await write_whole(stream, res, keep_alive, write_limit, sent, status);
         }
 
         http::response<http::empty_body> head{http::status::ok, version};
