@@ -395,48 +395,37 @@ struct http_server::impl {
     }
 
     // ------------------------------------------------------------------------------------------------ accepting
-    asio::awaitable<void> accept_loop() {
+    /// Accepts on `from` until the server stops, handing each socket (TCP_NODELAY set) to on_socket; an accept
+    /// error (out of descriptors and the like) is said and retried shortly rather than spun on or given up.
+    template <class OnSocket>
+    asio::awaitable<void> accept_loop(tcp::acceptor& from, const char* what, OnSocket on_socket) {
         asio::steady_timer backoff{ioc};
         while (!stopping) {
-            auto [ec, socket] = co_await acceptor.async_accept(nothrow_awaitable);
+            auto [ec, socket] = co_await from.async_accept(nothrow_awaitable);
             if (ec) {
                 if (stopping || ec == asio::error::operation_aborted) co_return;
-                // Out of descriptors and the like: say so and retry shortly rather than spin or give up.
-                log(log_level::warn, "accept failed: " + ec.message());
+                log(log_level::warn, std::string(what) + " failed: " + ec.message());
                 backoff.expires_after(std::chrono::milliseconds(50));
                 co_await backoff.async_wait(nothrow_awaitable);
                 continue;
             }
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            if (connections.size() >= max_connections) {
-                // Said at once, not left to time out: a 503 the client can read, then the socket closes.
-                spawn(refuse_connection(std::move(socket)), "refused connection");
-                continue;
-            }
-            refusal_logged = false;
-            spawn(serve_connection(std::move(socket)), "connection");
+            on_socket(std::move(socket));
         }
+    }
+
+    void on_connection(tcp::socket socket) {
+        if (connections.size() >= max_connections) {
+            // Said at once, not left to time out: a 503 the client can read, then the socket closes.
+            spawn(refuse_connection(std::move(socket)), "refused connection");
+            return;
+        }
+        refusal_logged = false;
+        spawn(serve_connection(std::move(socket)), "connection");
     }
 
     // ------------------------------------------------------------------------------------------------ admin
-    asio::awaitable<void> admin_accept_loop() {
-        asio::steady_timer backoff{ioc};
-        while (!stopping) {
-            auto [ec, socket] = co_await admin_acceptor.async_accept(nothrow_awaitable);
-            if (ec) {
-                if (stopping || ec == asio::error::operation_aborted) co_return;
-                log(log_level::warn, "admin accept failed: " + ec.message());
-                backoff.expires_after(std::chrono::milliseconds(50));  // out of descriptors: do not spin
-                co_await backoff.async_wait(nothrow_awaitable);
-                continue;
-            }
-            beast::error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            spawn(serve_admin(std::move(socket)), "admin connection");
-        }
-    }
-
     /// sqld's admin API, the namespace part: POST /v1/namespaces/{ns}/create (an optional JSON body, whose
     /// options are not used), POST /v1/namespaces/{from}/fork/{to}, DELETE /v1/namespaces/{ns}.
     asio::awaitable<void> serve_admin(tcp::socket socket) {
@@ -1261,8 +1250,11 @@ struct http_server::impl {
             signals.add(SIGTERM);
             spawn(signal_loop(), "signals");
         }
-        spawn(accept_loop(), "accept");
-        if (admin_acceptor.is_open()) spawn(admin_accept_loop(), "admin accept");
+        spawn(accept_loop(acceptor, "accept", [this](tcp::socket socket) { on_connection(std::move(socket)); }), "accept");
+        if (admin_acceptor.is_open())
+            spawn(accept_loop(admin_acceptor, "admin accept",
+                              [this](tcp::socket socket) { spawn(serve_admin(std::move(socket)), "admin connection"); }),
+                  "admin accept");
         spawn(sweep_loop(), "sweep");
         ioc.run();
         // Work still queued on the pool (a request past the drain timeout) finishes before run() returns.

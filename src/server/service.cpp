@@ -1143,30 +1143,33 @@ struct service::impl {
         return std::nullopt;
     }
 
+    /// The token of an Authorization header "Bearer <token>" (the scheme in any case, spaces trimmed); nullopt when
+    /// the header is not of that form.
+    [[nodiscard]] static std::optional<std::string_view> bearer_token(std::string_view h) {
+        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+        if (h.size() < 7 || !std::equal(h.begin(), h.begin() + 7, "bearer ", [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == b;
+            }))
+            return std::nullopt;
+        h.remove_prefix(7);
+        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+        while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+        return h;
+    }
+
     /// The token a request's new streams count against: the bearer token with auth on; "" (everyone) without.
     [[nodiscard]] std::string owner_of(std::string_view header) const {
         if (!c->opts.jwt_public_key) return {};
-        std::string_view h = header;
-        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-        if (h.size() >= 7) h.remove_prefix(7);  // "Bearer ", checked by check()
-        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-        while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
-        return std::string(h);
+        return std::string(bearer_token(header).value_or(std::string_view{}));
     }
 
     [[nodiscard]] detail::jwt_check check(std::string_view header) const {
         if (!c->opts.jwt_public_key) return {access::full, {}, {}};
-        std::string_view h = header;
-        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-        if (h.empty()) return {access::denied, "authentication required: send Authorization: Bearer <JWT>", std::nullopt};
-        if (h.size() < 7 || !std::equal(h.begin(), h.begin() + 7, "bearer ", [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == b;
-            }))
-            return {access::denied, "the Authorization header must be \"Bearer <JWT>\"", std::nullopt};
-        h.remove_prefix(7);
-        while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-        while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
-        return verify_cached(h);
+        if (header.find_first_not_of(' ') == std::string_view::npos)
+            return {access::denied, "authentication required: send Authorization: Bearer <JWT>", std::nullopt};
+        const auto token = bearer_token(header);
+        if (!token) return {access::denied, "the Authorization header must be \"Bearer <JWT>\"", std::nullopt};
+        return verify_cached(*token);
     }
 
     /// Verifying a signature costs tens of microseconds; clients send the same token with every request, so tokens
