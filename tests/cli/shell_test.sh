@@ -226,7 +226,8 @@ run_all() {
 }
 local_out=$(run_all db.sqlite)
 
-# start_serve DB [ARGS...]: `libsql serve DB` on an ephemeral port; sets port (empty when it did not start).
+# start_serve DB [ARGS...]: `libsql serve DB` on an ephemeral port (http, or https with the TLS options); sets port
+# (empty when it did not start).
 start_serve() {
   local db=$1 log=$1.log
   shift
@@ -234,7 +235,7 @@ start_serve() {
   pids+=($!)
   port=
   for _ in $(seq 200); do
-    port=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' "$log")
+    port=$(sed -n 's#^listening on https\{0,1\}://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' "$log")
     [[ -n $port ]] && return
     sleep 0.05
   done
@@ -350,18 +351,10 @@ if ! command -v openssl >/dev/null; then
 elif ! bash "$here/../support/make_test_certs.sh" "$certs"; then
   fail "make_test_certs.sh failed"
 else
-  tls_log="$tmp/tls.log"
-  "$bin" serve "$tmp/tls.db" --listen 127.0.0.1:0 --tls-cert-file "$certs/server.pem" \
-    --tls-key-file "$certs/server.key" >"$tls_log" 2>"$tls_log.err" &
-  pids+=($!)
-  tls_port=
-  for _ in $(seq 100); do
-    tls_port=$(sed -n 's#^listening on https://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' "$tls_log")
-    [[ -n $tls_port ]] && break
-    sleep 0.1
-  done
+  start_serve "$tmp/tls.db" --tls-cert-file "$certs/server.pem" --tls-key-file "$certs/server.key"
+  tls_port=$port
   if [[ -z $tls_port ]]; then
-    fail "libsql serve with TLS did not start: $(cat "$tls_log.err")"
+    fail "libsql serve with TLS did not start: $(cat "$tmp/tls.db.log.err")"
   else
     for scheme in https wss; do
       turl="$scheme://localhost:$tls_port"
