@@ -117,10 +117,13 @@ public:
     [[nodiscard]] int column_index(std::string_view name) const;
     [[nodiscard]] const std::vector<value>& values() const noexcept { return values_; }
 
-    void check(int index) const;
+    void check(int index) const {
+        if (static_cast<std::size_t>(static_cast<unsigned>(index)) >= values_.size()) [[unlikely]] throw_range(index);
+    }
     [[nodiscard]] value_view at_unchecked(int index) const { return values_[static_cast<std::size_t>(index)].view(); }
 
 private:
+    [[noreturn]] void throw_range(int index) const;
     std::vector<value> values_;
     std::shared_ptr<const std::vector<std::string>> names_;
 };

@@ -49,10 +49,9 @@ row row_view::to_row() const {
     return row(std::move(values), st_->column_names());
 }
 
-void row::check(int index) const {
-    if (static_cast<unsigned>(index) >= values_.size()) [[unlikely]]
-        throw usage_error("column index " + std::to_string(index) + " is out of range: the row has " +
-                          std::to_string(values_.size()) + " column(s), numbered from 0");
+void row::throw_range(int index) const {
+    throw usage_error("column index " + std::to_string(index) + " is out of range: the row has " +
+                      std::to_string(values_.size()) + " column(s), numbered from 0");
 }
 
 int row::column_index(std::string_view name) const {
