@@ -264,7 +264,7 @@ private:
                 done = true;
             });
         };
-        // *.localhost is the loopback (RFC 6761), as curl resolves it for the HTTP transport: a server with
+        // *.localhost is the loopback (RFC 6761), as the HTTP transport (http_client.cpp) does: a server with
         // namespaces (ns.localhost) is reachable the same way over both. The Host header keeps the full name.
         std::string lookup = url_.host;
         if (lookup.size() > 10 && beast::iequals(std::string_view(lookup).substr(lookup.size() - 10), ".localhost"))
