@@ -222,15 +222,32 @@ struct client::impl {
     class reader;
 
     explicit impl(options o) : opts(std::move(o)) {
-        fixed_headers = std::string("User-Agent: ") + client_version + "\r\nx-libsql-client-version: " +
-                        client_version + "\r\n";
+        // As libcurl took them: a caller's Host or User-Agent replaces ours, "Name:" sends nothing (and drops a
+        // header of ours by that name), "Name;" sends the header with an empty value.
+        std::string user_agent = std::string("User-Agent: ") + client_version + "\r\n";
+        std::string extra;
         for (const auto& h : opts.headers) {
             if (h.find_first_of("\r\n") != std::string::npos)
                 throw libsql::usage_error("an HTTP header contains a line break", info());
-            fixed_headers += h;
-            fixed_headers += "\r\n";
+            const auto colon = h.find(':');
+            const std::string name = lower(trim(std::string_view(h).substr(0, std::min(colon, h.find(';')))));
+            const bool empty = colon != std::string::npos && trim(std::string_view(h).substr(colon + 1)).empty();
+            const std::string line =
+                colon == std::string::npos && h.ends_with(';') ? h.substr(0, h.size() - 1) + ":\r\n" : h + "\r\n";
+            if (name == "host") {
+                host_override = empty ? std::string() : std::string(trim(std::string_view(h).substr(colon + 1)));
+                continue;
+            }
+            if (name == "user-agent") {
+                user_agent = empty ? std::string() : line;
+                continue;
+            }
+            if (!empty) extra += line;
         }
+        fixed_headers = user_agent + "x-libsql-client-version: " + client_version + "\r\n" + extra;
     }
+
+    std::optional<std::string> host_override;  ///< a caller's Host header (empty: none is sent)
 
     ~impl() { close_connection(); }
     impl(const impl&) = delete;
@@ -440,8 +457,10 @@ struct client::impl {
     failure send(const endpoint& e, std::string_view body, std::string_view content_type, bool get_like,
                  clock::time_point deadline, bool limited, std::size_t& written) {
         out.clear();
-        out.append(cur.method).append(" ").append(e.target).append(" HTTP/1.1\r\nHost: ").append(e.host_header);
-        out.append("\r\n").append(fixed_headers);
+        out.append(cur.method).append(" ").append(e.target).append(" HTTP/1.1\r\n");
+        if (!host_override) out.append("Host: ").append(e.host_header).append("\r\n");
+        else if (!host_override->empty()) out.append("Host: ").append(*host_override).append("\r\n");
+        out.append(fixed_headers);
         if (!(get_like && body.empty())) {
             if (!content_type.empty()) out.append("Content-Type: ").append(content_type).append("\r\n");
             out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
