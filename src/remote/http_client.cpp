@@ -23,6 +23,8 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
 
+#include "remote/tls_context.hpp"  // Asio SSL: after the pragma
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -187,13 +189,14 @@ private:
 };
 
 /// Why an attempt failed, for the retry decision and the message.
-enum class failure : std::uint8_t { none, connect, send, receive };
+enum class failure : std::uint8_t { none, send, receive };
 
 } // namespace
 
 struct client::impl {
     options opts;
     std::string fixed_headers;  ///< User-Agent, client version and the caller's headers, each with its CRLF
+    std::optional<std::string> host_override;  ///< a caller's Host header (empty: none is sent)
     asio::io_context ioc{1};
     std::optional<asio::ssl::context> tls_ctx;
     std::atomic<bool> interrupt_requested{false};
@@ -204,7 +207,7 @@ struct client::impl {
     // the kept connection (used by the thread running a request only)
     std::optional<tcp::socket> plain;
     std::optional<asio::ssl::stream<tcp::socket>> secure;
-    std::string conn_tls_host, conn_host, conn_port;  ///< whom it is connected to
+    std::string conn_host, conn_port;  ///< whom it is connected to
     bool conn_tls = false;
     bool conn_reused = false;  ///< it carried a request before the current one
 
@@ -217,7 +220,7 @@ struct client::impl {
     std::vector<char> in = std::vector<char>(read_chunk);
     std::size_t in_begin = 0, in_end = 0;
     std::optional<response_parser> parser;
-    std::string out;  ///< the request head (and a small body)
+    std::string head;  ///< the request head (and a small body)
 
     class reader;
 
@@ -235,7 +238,9 @@ struct client::impl {
             const std::string line =
                 colon == std::string::npos && h.ends_with(';') ? h.substr(0, h.size() - 1) + ":\r\n" : h + "\r\n";
             if (name == "host") {
-                host_override = empty ? std::string() : std::string(trim(std::string_view(h).substr(colon + 1)));
+                host_override = empty || colon == std::string::npos
+                                    ? std::string()
+                                    : std::string(trim(std::string_view(h).substr(colon + 1)));
                 continue;
             }
             if (name == "user-agent") {
@@ -246,8 +251,6 @@ struct client::impl {
         }
         fixed_headers = user_agent + "x-libsql-client-version: " + client_version + "\r\n" + extra;
     }
-
-    std::optional<std::string> host_override;  ///< a caller's Host header (empty: none is sent)
 
     ~impl() { close_connection(); }
     impl(const impl&) = delete;
@@ -323,28 +326,11 @@ struct client::impl {
     asio::ssl::context& tls_context() {
         if (tls_ctx) return *tls_ctx;
         auto& ctx = tls_ctx.emplace(asio::ssl::context::tls_client);
-        const auto& tls = opts.tls;
-        const char* step = "the CA file";
-        const std::string* file = &tls.ca_file;
-        try {
-            ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                            asio::ssl::context::no_tlsv1_1);
-            if (tls.ca_file.empty()) ctx.set_default_verify_paths();
-            else ctx.load_verify_file(tls.ca_file);
-            step = "the client certificate";
-            file = &tls.cert_file;
-            if (!tls.cert_file.empty()) ctx.use_certificate_chain_file(tls.cert_file);
-            step = "the client key";
-            file = &tls.key_file;
-            if (!tls.key_file.empty()) ctx.use_private_key_file(tls.key_file, asio::ssl::context::pem);
-        } catch (const boost::system::system_error& e) {
+        if (const auto why = load_client_tls(ctx, opts.tls); !why.empty()) {
             tls_ctx.reset();
-            throw libsql::tls_error("HTTP " + cur.method + " " + cur.url + " failed: cannot use " + step + " '" +
-                                        *file + "': " + e.code().message() + "; the request was not sent",
+            throw libsql::tls_error("HTTP " + cur.method + " " + cur.url + " failed: " + why + "; the request was not sent",
                                     info());
         }
-        ctx.set_verify_mode(tls.verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
         return ctx;
     }
 
@@ -418,10 +404,7 @@ struct client::impl {
         lowest().set_option(tcp::no_delay(true), ignored);
         lowest().set_option(asio::socket_base::keep_alive(true), ignored);
         if (e.tls) {
-            if (opts.tls.verify) secure->set_verify_callback(asio::ssl::host_name_verification(host));
-            // SNI (SSL_set_tlsext_host_name is a macro with a C cast).
-            SSL_ctrl(secure->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                     const_cast<char*>(host.c_str()));
+            prepare_client_tls(*secure, opts.tls, host);
             secure->async_handshake(asio::ssl::stream_base::client, completion());
             if (!wait(deadline, limited)) timed_out();
             if (op_ec)
@@ -456,20 +439,20 @@ struct client::impl {
     /// Sends the request; returns the failure (send) with what was written in `written`.
     failure send(const endpoint& e, std::string_view body, std::string_view content_type, bool get_like,
                  clock::time_point deadline, bool limited, std::size_t& written) {
-        out.clear();
-        out.append(cur.method).append(" ").append(e.target).append(" HTTP/1.1\r\n");
-        if (!host_override) out.append("Host: ").append(e.host_header).append("\r\n");
-        else if (!host_override->empty()) out.append("Host: ").append(*host_override).append("\r\n");
-        out.append(fixed_headers);
+        head.clear();
+        head.append(cur.method).append(" ").append(e.target).append(" HTTP/1.1\r\n");
+        if (!host_override) head.append("Host: ").append(e.host_header).append("\r\n");
+        else if (!host_override->empty()) head.append("Host: ").append(*host_override).append("\r\n");
+        head.append(fixed_headers);
         if (!(get_like && body.empty())) {
-            if (!content_type.empty()) out.append("Content-Type: ").append(content_type).append("\r\n");
-            out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+            if (!content_type.empty()) head.append("Content-Type: ").append(content_type).append("\r\n");
+            head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
         }
-        out.append("\r\n");
+        head.append("\r\n");
         const bool inline_body = body.size() <= inline_body_limit;
-        if (inline_body) out.append(body);
+        if (inline_body) head.append(body);
         const std::array<asio::const_buffer, 2> buffers{
-            asio::buffer(out), inline_body ? asio::const_buffer() : asio::buffer(body.data(), body.size())};
+            asio::buffer(head), inline_body ? asio::const_buffer() : asio::buffer(body.data(), body.size())};
         on_stream([&](auto& s) { asio::async_write(s, buffers, completion()); });
         if (!wait(deadline, limited)) throw_timeout(false);
         written = op_n;

@@ -423,6 +423,11 @@ TEST(HttpClient, TursodbClosesEveryConnection) {
 class raw_server {
 public:
     using script = std::function<void(int fd, int connection)>;
+    /// Reads one request per connection and answers it with `reply` (then closes).
+    explicit raw_server(std::string reply)
+        : raw_server([this, reply = std::move(reply)](int fd, int) {
+              if (read_request(fd)) send_all(fd, reply);
+          }) {}
     explicit raw_server(script s) : script_(std::move(s)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -503,19 +508,20 @@ private:
 
 const std::string ok_response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
 
-TEST(HttpClientRaw, DroppedMidResponse) {
-    raw_server server([&server](int fd, int) {
-        if (!server.read_request(fd)) return;
-        raw_server::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 "Content-Length: 1000\r\n\r\n{\"res");
-    });
-    http::client c{http::options{}};
+/// A write whose answer broke off: a connection_error that says the outcome is unknown.
+void expect_outcome_unknown(http::client& c, const std::string& url, const std::string& body) {
     try {
-        (void)c.request("POST", server.url("/v2/pipeline"), pipeline_body("INSERT"), http::retry::if_unsent);
+        (void)c.request("POST", url, body, http::retry::if_unsent);
         FAIL() << "no error";
     } catch (const libsql::connection_error& e) {
         EXPECT_NE(std::string(e.what()).find("outcome is unknown"), std::string::npos) << e.what();
     }
+}
+
+TEST(HttpClientRaw, DroppedMidResponse) {
+    raw_server server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"res");
+    http::client c{http::options{}};
+    expect_outcome_unknown(c, server.url("/v2/pipeline"), pipeline_body("INSERT"));
     EXPECT_EQ(server.requests(), 1);  // a write whose outcome is unknown is never repeated
     // A read is tried once more.
     EXPECT_THROW((void)c.request("POST", server.url("/v2/pipeline"), pipeline_body("SELECT"), http::retry::idempotent),
@@ -683,10 +689,7 @@ TEST(HttpClientRaw, Http10AndConnectionCloseAreNotReused) {
 }
 
 TEST(HttpClientRaw, InterimResponsesAreSkipped) {
-    raw_server server([&server](int fd, int) {
-        if (!server.read_request(fd)) return;
-        raw_server::send_all(fd, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok_response);
-    });
+    raw_server server("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok_response);
     http::client c{http::options{}};
     const auto r = c.request("POST", server.url("/x"), "{}", http::retry::if_unsent);
     EXPECT_EQ(r.status, 200);
@@ -695,18 +698,9 @@ TEST(HttpClientRaw, InterimResponsesAreSkipped) {
 
 TEST(HttpClientRaw, ServerClosesMidChunkedBody) {
     // A whole request: a write whose answer broke off is not repeated; a stream: the reader fails and stays failed.
-    raw_server server([&server](int fd, int) {
-        if (!server.read_request(fd)) return;
-        raw_server::send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                 "6\r\nline1\n\r\n400\r\nline2\n");
-    });
+    raw_server server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nline1\n\r\n400\r\nline2\n");
     http::client c{http::options{}};
-    try {
-        (void)c.request("POST", server.url("/v2/pipeline"), "{}", http::retry::if_unsent);
-        FAIL() << "no error";
-    } catch (const libsql::connection_error& e) {
-        EXPECT_NE(std::string(e.what()).find("outcome is unknown"), std::string::npos) << e.what();
-    }
+    expect_outcome_unknown(c, server.url("/v2/pipeline"), "{}");
     EXPECT_EQ(server.requests(), 1);
     auto r = c.request_stream("POST", server.url("/v3/cursor"), "{}", http::retry::if_unsent);
     std::string line;
