@@ -54,6 +54,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(LIBSQL_BENCH_CALLGRIND) && __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define LIBSQL_BENCH_HAVE_CALLGRIND 1
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -141,11 +146,24 @@ struct sample {
     double cpu_us = 0;
 };
 
-/// Times fn() (which runs n requests) by the wall clock and this process's CPU.
-sample measure(std::size_t n, const std::function<void()>& fn) {
+/// Times fn() (which runs n requests) by the wall clock and this process's CPU. Under
+/// `valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no` only this section is counted, and each one
+/// is dumped on its own, its dump named by `label` (client and workload): see bench/README.md.
+sample measure(std::size_t n, const char* label, const std::function<void()>& fn) {
     const double c0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
+#ifdef LIBSQL_BENCH_HAVE_CALLGRIND
+    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
+#endif
     fn();
+#ifdef LIBSQL_BENCH_HAVE_CALLGRIND
+    CALLGRIND_TOGGLE_COLLECT;
+    CALLGRIND_DUMP_STATS_AT(label);
+    CALLGRIND_STOP_INSTRUMENTATION;
+#else
+    (void)label;
+#endif
     const auto t1 = std::chrono::steady_clock::now();
     const double c1 = cpu_seconds();
     const double dn = static_cast<double>(n);
@@ -447,7 +465,8 @@ sample run_libsql(target& t, workload w, std::size_t n, std::size_t warmup, bool
         }
     };
     for (std::size_t i = 0; i < warmup; ++i) op(i);
-    const auto s = measure(n, [&] {
+    const std::string label = std::string(ws ? "libsql-ws." : "libsql.") + name_of(w);
+    const auto s = measure(n, label.c_str(), [&] {
         for (std::size_t i = warmup; i < warmup + n; ++i) op(i);
     });
     if (w == workload::select && checksum == 0) throw std::runtime_error("libsql-cpp read nothing");
@@ -483,7 +502,8 @@ sample run_curl(target& t, workload w, std::size_t n, std::size_t warmup) {
         if (w == workload::txn) txn(i);
         else (void)c.post(bodies[i]);
     }
-    const auto s = measure(n, [&] {
+    const std::string label = std::string("curl.") + name_of(w);
+    const auto s = measure(n, label.c_str(), [&] {
         for (std::size_t i = warmup; i < warmup + n; ++i) {
             if (w == workload::txn) txn(i);
             else bytes += c.post(bodies[i]).size();

@@ -57,7 +57,7 @@ install(FILES "${PROJECT_BINARY_DIR}/package/libsqlConfig.cmake" "${PROJECT_BINA
 
 # libsql.pc. The prefix is found from the .pc file's own place (${pcfiledir}), so the same file serves every prefix.
 # Libs.private names the libraries a static libsql needs as plain -l flags (not Requires.private: `pkg-config
-# --static` would then demand the static dependencies of libcurl itself, which a system rarely has).
+# --static` would then demand the static dependencies of those libraries themselves, which a system rarely has).
 function(libsql_pc_flags out)
   set(flags)
   foreach(lib IN LISTS ARGN)
@@ -84,7 +84,7 @@ get_target_property(libsql_pc_name libsql OUTPUT_NAME)
 set(libsql_pc_libs_private "")
 if(libsql_static)
   get_target_property(libsql_boost_json Boost::json LOCATION)
-  libsql_pc_flags(libsql_pc_libs_private ${libsql_boost_json} ${CURL_LIBRARIES} ${OPENSSL_SSL_LIBRARY}
+  libsql_pc_flags(libsql_pc_libs_private ${libsql_boost_json} ${OPENSSL_SSL_LIBRARY}
                   ${OPENSSL_CRYPTO_LIBRARY} ${PROTOBUF_LITE_LINK_LIBRARIES} ${CMAKE_THREAD_LIBS_INIT} ${CMAKE_DL_LIBS} m)
   if(NOT CMAKE_THREAD_LIBS_INIT)
     string(APPEND libsql_pc_libs_private " -pthread")
@@ -97,9 +97,9 @@ install(FILES "${PROJECT_BINARY_DIR}/package/libsql.pc" DESTINATION "${LIBSQL_IN
 # the -dev packages of the libraries a program linking it needs; the command and a shared library need the runtime
 # ones.
 if(libsql_static)
-  set(libsql_deb_depends "libboost-json1.81-dev, libcurl4-openssl-dev, libssl-dev, libprotobuf-dev")
+  set(libsql_deb_depends "libboost-json1.81-dev, libssl-dev, libprotobuf-dev")
 else()
-  set(libsql_deb_depends "libboost-json1.81.0, libcurl4, libssl3, libprotobuf-lite32")
+  set(libsql_deb_depends "libboost-json1.81.0, libssl3, libprotobuf-lite32")
 endif()
 string(APPEND libsql_deb_depends ", libstdc++6 (>= 12), libc6 (>= 2.34)")
 if(libsql_with_soci)

@@ -1,6 +1,6 @@
-// HTTP for the remote client and the replica's sync client: libcurl behind a small interface. One client = one curl
-// handle with its keep-alive connection; used by one thread at a time, except interrupt(), which any thread may call.
-// Nothing outside src/remote includes curl.h.
+// HTTP for the remote client and the replica's sync client: our own HTTP/1.1 client (Asio, Beast's parser; in
+// http_client.cpp) behind a small interface. One client = one keep-alive connection; used by one thread at a time,
+// except interrupt(), which any thread may call. No proxy: HTTP(S)_PROXY is not read (as @libsql/client on Node).
 #pragma once
 
 #include "libsql/error.hpp"
@@ -23,7 +23,7 @@ struct options {
     /// Extra request headers, "Name: value" (Authorization, x-turso-encryption-key, ...).
     std::vector<std::string> headers;
     libsql::transport transport = libsql::transport::remote;  ///< reported in errors
-    tls_settings tls;                                         ///< for https:// (CURLOPT_CAINFO and friends)
+    tls_settings tls;                                         ///< for https://
 };
 
 struct response {
@@ -81,7 +81,7 @@ public:
 
     [[nodiscard]] const options& settings() const noexcept;
 
-    /// New TCP connections opened so far (libcurl's CURLINFO_NUM_CONNECTS summed): a keep-alive check for tests.
+    /// New TCP connections opened so far (TCP connects that succeeded): a keep-alive check for tests.
     [[nodiscard]] std::uint64_t connections_opened() const noexcept;
 
 private:

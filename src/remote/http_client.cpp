@@ -1,43 +1,62 @@
-// The HTTP layer of the remote client and the replica's sync client, on libcurl.
+// The HTTP layer of the remote client and the replica's sync client: HTTP/1.1 of our own on Boost.Asio, with
+// Beast's response parser. With ws_transport.cpp, the only client translation units that include Asio/Beast.
 //
-// One client owns one easy handle driven through its own multi handle. The multi interface lets one code path serve
-// whole requests and streamed bodies (the write callback pauses the transfer when the caller has enough buffered),
-// and lets interrupt() wake the transfer from another thread with curl_multi_wakeup(). The multi handle holds the
-// connection cache, so the keep-alive connection survives from one request to the next.
+// One client holds at most one keep-alive connection (plain or TLS) and no thread: the thread that sends a request
+// runs the client's io_context until the answer is in, so a request costs one send and the reads of its answer, and
+// interrupt() (any thread) wakes that run with a posted no-op, after which the waiting thread drops the connection.
+// This replaced libcurl's multi interface, which cost more instructions per request than the rest of the request
+// path together (bench/README.md, bench_remote).
 //
-// Retries. libcurl resends a request by itself when a reused connection gives no response byte at all, even when
-// the whole request went out (transfer.c, Curl_retry_request). For a write that is a duplicate execution, so for
-// retry::if_unsent the pre-request callback (called right before every attempt goes out) refuses any second attempt
-// of libcurl's own, and the failure reports an unknown outcome. This loses nothing in practice: libcurl checks an
-// idle connection before reusing it (a closed one is replaced, not retried), so its own resend only follows the race
-// where the server drops the connection just as the request goes out, and then whether it read the request is
-// unknown. Our own single retry (retry::if_unsent) happens only when libcurl reports that nothing at all was sent.
-// Bodies go through CURLOPT_POSTFIELDS: headers and a small body leave in one send().
+// Retries. We know how many bytes of a request went out, so the policies need no guessing:
+// - retry::if_unsent sends a request again only when it went out on a reused keep-alive connection and not one
+//   byte of it was written (the connection was found broken). A connection closed after the request was written,
+//   before any byte of an answer, leaves the outcome unknown: not sent again.
+// - retry::idempotent sends it once more after any network failure (a connect failure, a connection dropped before
+//   or during the answer), never after a timeout or a TLS failure.
+// Before a kept connection is reused it is checked without waiting (poll): a connection the server closed while it
+// was idle (or that has stray bytes) is replaced, which is not a retry.
+// Proxies: none. HTTP(S)_PROXY and NO_PROXY are not read, as @libsql/client's fetch on Node does not.
 #include "remote/http.hpp"
 
-#include <curl/curl.h>
+// g++ 12's -Wnull-dereference fires inside inlined Asio scheduler code, as in src/server/http_server.cpp.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+
+#include "remote/tls_context.hpp"  // Asio SSL: after the pragma
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
-#include <mutex>
+#include <optional>
 #include <utility>
 
 namespace libsql::detail::http {
 
 namespace {
 
-constexpr const char* client_version = "libsql-cpp-0.1.0";
-constexpr std::size_t stream_buffer_limit = 64 * 1024;  // a paused stream holds at most this plus one curl chunk
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using clock = std::chrono::steady_clock;
 
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-        if (rc != CURLE_OK)
-            throw libsql::connection_error(std::string("libcurl initialisation failed: ") + curl_easy_strerror(rc));
-    });
-}
+constexpr const char* client_version = "libsql-cpp-0.1.0";
+constexpr std::size_t read_chunk = 64 * 1024;  // one read; a stream holds at most about this plus one line
+constexpr std::size_t inline_body_limit = 16 * 1024;  // smaller bodies leave in the same buffer as the headers
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -52,65 +71,62 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
+/// Where a request goes: http(s)://authority/target.
+struct endpoint {
+    bool tls = false;
+    std::string_view host;         ///< without brackets
+    std::string_view port;
+    std::string_view host_header;  ///< the authority without user info
+    std::string_view target;       ///< path and query, at least "/"
 
-struct slist_deleter {
-    void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+    [[nodiscard]] bool same_server(const endpoint& o) const noexcept {
+        return tls == o.tls && host == o.host && port == o.port;
+    }
 };
-using slist_ptr = std::unique_ptr<curl_slist, slist_deleter>;
 
-void append(slist_ptr& list, const std::string& header) {
-    curl_slist* next = curl_slist_append(list.get(), header.c_str());
-    if (next == nullptr) throw std::bad_alloc();
-    (void)list.release();
-    list.reset(next);
-}
-
-/// Failures of an established connection (what a dead or dropped keep-alive connection produces).
-bool connection_level(CURLcode rc) noexcept {
-    switch (rc) {
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SEND_FAIL_REWIND:
-        return true;
-    default:
-        return false;
+/// Splits an absolute http:// or https:// URL; nullopt when it is not one.
+std::optional<endpoint> split(std::string_view url) {
+    endpoint e;
+    std::string_view rest;
+    if (url.size() > 7 && std::equal(url.begin(), url.begin() + 7, "http://", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+        rest = url.substr(7);
+    } else if (url.size() > 8 && std::equal(url.begin(), url.begin() + 8, "https://", [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == b;
+               })) {
+        e.tls = true;
+        rest = url.substr(8);
+    } else {
+        return std::nullopt;
     }
-}
-
-/// TLS failures: the handshake, an untrusted or mismatched certificate, unreadable CA/certificate/key files, and a
-/// server that refused our (missing) client certificate with an alert.
-bool tls_level(CURLcode rc, const char* errbuf) noexcept {
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-        return true;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        // TLS 1.3: the server checks the client's certificate after the client's handshake is done, so its
-        // refusal arrives as an alert on the first read.
-        return errbuf != nullptr && std::string_view(errbuf).find("alert") != std::string_view::npos;
-    default:
-        return false;
+    const auto end = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, end);
+    e.target = end == std::string_view::npos ? std::string_view("/") : rest.substr(end);
+    if (const auto hash = e.target.find('#'); hash != std::string_view::npos) e.target = e.target.substr(0, hash);
+    if (e.target.empty() || e.target.front() != '/') return std::nullopt;  // "http://host?x": keep it simple
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+    if (authority.empty()) return std::nullopt;
+    e.host_header = authority;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        e.host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') return std::nullopt;
+            e.port = authority.substr(close + 2);
+        }
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        e.host = authority.substr(0, colon);
+        e.port = authority.substr(colon + 1);
+    } else {
+        e.host = authority;
     }
+    if (e.port.empty()) e.port = e.tls ? "443" : "80";
+    if (e.host.empty() || e.port.size() > 5 ||
+        !std::all_of(e.port.begin(), e.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    return e;
 }
 
 } // namespace
@@ -119,109 +135,126 @@ bool tls_level(CURLcode rc, const char* errbuf) noexcept {
 struct transfer {
     std::string method;
     std::string url;
-    retry policy = retry::idempotent;
-    bool streaming = false;
-    // attempts curl made (pre-request callback), whether the latest one went out on a reused connection
-    int attempts = 0;
-    bool reused = false;
-    bool resend_vetoed = false;
-    // response
+    bool head = false;
     long status = 0;
-    bool headers_done = false;
     std::string content_type;
     std::string location;
-    std::string body;          ///< received bytes; a stream consumes from `consumed`
+    std::string body;  ///< received body bytes; a stream consumes from `consumed`
     std::size_t consumed = 0;
-    std::size_t accepted = 0;  ///< body chunks accepted since the reader last asked for more
-    bool paused = false;
-    bool done = false;
-    CURLcode result = CURLE_OK;
+    bool done = false;  ///< the whole response is in
 
     [[nodiscard]] std::size_t buffered() const noexcept { return body.size() - consumed; }
 };
 
+namespace {
+
+/// Beast's HTTP/1.1 response parser (chunked, Content-Length and close-delimited bodies) filling a transfer.
+class response_parser final : public bhttp::basic_parser<false> {
+public:
+    explicit response_parser(transfer& t) : t_(t) {
+        header_limit(64 * 1024);
+        body_limit(boost::none);
+        eager(true);
+    }
+
+private:
+    void on_request_impl(bhttp::verb, boost::beast::string_view, boost::beast::string_view, int,
+                         error_code&) override {}
+    void on_response_impl(int code, boost::beast::string_view, int, error_code&) override { t_.status = code; }
+    void on_field_impl(bhttp::field f, boost::beast::string_view, boost::beast::string_view value,
+                       error_code&) override {
+        if (f == bhttp::field::content_type) {
+            const std::string_view v(value.data(), value.size());
+            t_.content_type = lower(trim(v.substr(0, v.find(';'))));
+        } else if (f == bhttp::field::location) {
+            t_.location = std::string(trim(std::string_view(value.data(), value.size())));
+        }
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+        if (length && *length <= read_chunk) t_.body.reserve(t_.body.size() + *length);
+    }
+    std::size_t on_body_impl(boost::beast::string_view s, error_code&) override {
+        t_.body.append(s.data(), s.size());
+        return s.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view s, error_code&) override {
+        t_.body.append(s.data(), s.size());
+        return s.size();
+    }
+    void on_finish_impl(error_code&) override { t_.done = true; }
+
+    transfer& t_;
+};
+
+/// Why an attempt failed, for the retry decision and the message.
+enum class failure : std::uint8_t { none, send, receive };
+
+} // namespace
+
 struct client::impl {
     options opts;
-    CURL* easy = nullptr;
-    CURLM* multi = nullptr;
-    slist_ptr base_headers;
-    std::string cached_content_type;
-    slist_ptr cached_headers;  ///< base_headers plus Content-Type: cached_content_type
-    char errbuf[CURL_ERROR_SIZE] = {};
+    std::string fixed_headers;  ///< User-Agent, client version and the caller's headers, each with its CRLF
+    std::optional<std::string> host_override;  ///< a caller's Host header (empty: none is sent)
+    asio::io_context ioc{1};
+    std::optional<asio::ssl::context> tls_ctx;
     std::atomic<bool> interrupt_requested{false};
     std::atomic<std::uint64_t> connections{0};
-    bool in_multi = false;
     bool reader_alive = false;
     transfer cur;
-    std::string stream_body;  ///< a stream's request body: curl may still read it after request_stream() returns
+
+    // the kept connection (used by the thread running a request only)
+    std::optional<tcp::socket> plain;
+    std::optional<asio::ssl::stream<tcp::socket>> secure;
+    std::string conn_host, conn_port;  ///< whom it is connected to
+    bool conn_tls = false;
+    bool conn_reused = false;  ///< it carried a request before the current one
+
+    // the pending asynchronous operation
+    bool op_done = true;
+    error_code op_ec;
+    std::size_t op_n = 0;
+
+    // reading
+    std::vector<char> in = std::vector<char>(read_chunk);
+    std::size_t in_begin = 0, in_end = 0;
+    std::optional<response_parser> parser;
+    std::string head;  ///< the request head (and a small body)
 
     class reader;
 
     explicit impl(options o) : opts(std::move(o)) {
-        global_init();
-        easy = curl_easy_init();
-        multi = curl_multi_init();
-        if (easy == nullptr || multi == nullptr) {
-            cleanup();
-            throw std::bad_alloc();
-        }
-        append(base_headers, "Expect:");
-        append(base_headers, std::string("x-libsql-client-version: ") + client_version);
+        // As libcurl took them: a caller's Host or User-Agent replaces ours, "Name:" sends nothing (and drops a
+        // header of ours by that name), "Name;" sends the header with an empty value.
+        std::string user_agent = std::string("User-Agent: ") + client_version + "\r\n";
+        std::string extra;
         for (const auto& h : opts.headers) {
-            if (h.find_first_of("\r\n") != std::string::npos) {
-                cleanup();
+            if (h.find_first_of("\r\n") != std::string::npos)
                 throw libsql::usage_error("an HTTP header contains a line break", info());
+            const auto colon = h.find(':');
+            const std::string name = lower(trim(std::string_view(h).substr(0, std::min(colon, h.find(';')))));
+            const bool empty = colon != std::string::npos && trim(std::string_view(h).substr(colon + 1)).empty();
+            const std::string line =
+                colon == std::string::npos && h.ends_with(';') ? h.substr(0, h.size() - 1) + ":\r\n" : h + "\r\n";
+            if (name == "host") {
+                host_override = empty || colon == std::string::npos
+                                    ? std::string()
+                                    : std::string(trim(std::string_view(h).substr(colon + 1)));
+                continue;
             }
-            append(base_headers, h);
+            if (name == "user-agent") {
+                user_agent = empty ? std::string() : line;
+                continue;
+            }
+            if (!empty) extra += line;
         }
-        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 2L);
-        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(easy, CURLOPT_USERAGENT, client_version);
-        curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-        curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-        curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);  // a proxy's CONNECT reply is not the response
-        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts.connect_timeout.count()));
-        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &impl::on_write);
-        curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
-        curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &impl::on_header);
-        curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
-        curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &impl::on_progress);
-        curl_easy_setopt(easy, CURLOPT_XFERINFODATA, this);
-        curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &impl::on_prereq);
-        curl_easy_setopt(easy, CURLOPT_PREREQDATA, this);
-        // https://: curl copies these strings.
-        if (!opts.tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, opts.tls.ca_file.c_str());
-        if (!opts.tls.verify) {
-            curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-            curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-        }
-        if (!opts.tls.cert_file.empty()) {
-            curl_easy_setopt(easy, CURLOPT_SSLCERT, opts.tls.cert_file.c_str());
-            curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
-        }
-        if (!opts.tls.key_file.empty()) {
-            curl_easy_setopt(easy, CURLOPT_SSLKEY, opts.tls.key_file.c_str());
-            curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
-        }
+        fixed_headers = user_agent + "x-libsql-client-version: " + client_version + "\r\n" + extra;
     }
 
-    ~impl() { cleanup(); }
+    ~impl() { close_connection(); }
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
-
-    void cleanup() noexcept {
-        if (in_multi) curl_multi_remove_handle(multi, easy);
-        in_multi = false;
-        if (multi != nullptr) curl_multi_cleanup(multi);  // closes the cached connection
-        if (easy != nullptr) curl_easy_cleanup(easy);
-        multi = nullptr;
-        easy = nullptr;
-    }
 
     [[nodiscard]] error_info info() const {
         error_info i;
@@ -229,107 +262,166 @@ struct client::impl {
         return i;
     }
 
-    // ---- callbacks -------------------------------------------------------------------------------------------
+    [[nodiscard]] bool connected() const noexcept { return plain.has_value() || secure.has_value(); }
+    tcp::socket& lowest() { return secure ? secure->next_layer() : *plain; }
 
-    // Callbacks run inside libcurl (C): nothing may be thrown through it. A failed allocation fails the transfer.
-    static std::size_t on_write(char* data, std::size_t size, std::size_t n, void* self) noexcept {
+    void close_connection() noexcept {
+        if (!connected()) return;
+        error_code ignored;
+        lowest().shutdown(tcp::socket::shutdown_both, ignored);
+        lowest().close(ignored);
+        drain();
+        secure.reset();
+        plain.reset();
+        in_begin = in_end = 0;
+    }
+
+    /// Runs the io_context until the pending operation has completed (it was cancelled or its socket closed).
+    void drain() noexcept {
         try {
-            return write_body(static_cast<impl*>(self)->cur, data, size * n);
-        } catch (...) {
-            return 0;  // CURLE_WRITE_ERROR
-        }
-    }
-
-    static std::size_t write_body(transfer& t, const char* data, std::size_t len) {
-        // A stream accepts at least one chunk per request for more, then pauses once it holds enough.
-        if (t.streaming && t.accepted > 0 && t.buffered() >= stream_buffer_limit) {
-            t.paused = true;
-            return CURL_WRITEFUNC_PAUSE;
-        }
-        if (t.streaming && t.consumed > 0 && t.consumed >= t.body.size() / 2) {
-            t.body.erase(0, t.consumed);
-            t.consumed = 0;
-        }
-        t.body.append(data, len);
-        ++t.accepted;
-        return len;
-    }
-
-    static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) noexcept {
-        try {
-            return read_header(static_cast<impl*>(self)->cur, std::string_view(data, size * n));
-        } catch (...) {
-            return 0;  // CURLE_WRITE_ERROR
-        }
-    }
-
-    static std::size_t read_header(transfer& t, std::string_view line) {
-        const std::size_t len = line.size();
-        if (line.size() >= 5 && line.substr(0, 5) == "HTTP/") {  // a status line: a new response begins
-            t.status = 0;
-            t.content_type.clear();
-            t.location.clear();
-            t.headers_done = false;
-            const auto sp = line.find(' ');
-            if (sp != std::string_view::npos) {
-                long s = 0;
-                for (std::size_t i = sp + 1;
-                     i < line.size() && i < sp + 4 && std::isdigit(static_cast<unsigned char>(line[i])); ++i)
-                    s = s * 10 + (line[i] - '0');
-                t.status = s;
+            while (!op_done) {
+                if (ioc.stopped()) ioc.restart();
+                ioc.run_one();
             }
-            return len;
+        } catch (...) {
+            op_done = true;
         }
-        if (trim(line).empty()) {
-            if (t.status >= 200) t.headers_done = true;
-            return len;
-        }
-        const auto colon = line.find(':');
-        if (colon == std::string_view::npos) return len;
-        const auto name = trim(line.substr(0, colon));
-        const auto value = trim(line.substr(colon + 1));
-        if (iequals(name, "content-type")) {
-            t.content_type = lower(trim(value.substr(0, value.find(';'))));
-        } else if (iequals(name, "location")) {
-            t.location = std::string(value);
-        }
-        return len;
     }
 
-    static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept {
-        return static_cast<impl*>(self)->interrupt_requested.load(std::memory_order_relaxed) ? 1 : 0;
+    auto completion() {
+        op_done = false;
+        op_ec = {};
+        op_n = 0;
+        return [this](const error_code& ec, std::size_t n = 0) {
+            op_ec = ec;
+            op_n = n;
+            op_done = true;
+        };
     }
 
-    static int on_prereq(void* self, char*, char*, int, int) noexcept {
-        auto* me = static_cast<impl*>(self);
-        auto& t = me->cur;
-        long connects = 0;
-        curl_easy_getinfo(me->easy, CURLINFO_NUM_CONNECTS, &connects);
-        ++t.attempts;
-        if (t.attempts > 1 && t.policy == retry::if_unsent) {
-            // libcurl is resending on its own after the previous attempt failed on a reused connection, which the
-            // server may or may not have read: a write is not repeated.
-            t.resend_vetoed = true;
-            return CURL_PREREQFUNC_ABORT;
+    [[noreturn]] void throw_interrupted(const char* during) {
+        close_connection();
+        throw libsql::interrupted("HTTP " + cur.method + " " + cur.url + " was interrupted" + during, info());
+    }
+
+    /// Runs the io_context until the pending operation completes. Throws interrupted (interrupt()) or returns
+    /// false at the deadline (the connection is closed then).
+    bool wait(clock::time_point deadline, bool limited, const char* during = "") {
+        while (!op_done) {
+            if (interrupt_requested.load(std::memory_order_relaxed)) throw_interrupted(during);
+            if (limited && clock::now() >= deadline) {
+                close_connection();
+                return false;
+            }
+            if (ioc.stopped()) ioc.restart();
+            if (limited) ioc.run_one_until(deadline);
+            else ioc.run_one();
         }
-        t.reused = connects == 0;
-        return CURL_PREREQFUNC_OK;
+        if (interrupt_requested.load(std::memory_order_relaxed)) throw_interrupted(during);
+        return true;
     }
 
-    // ---- driving a transfer ----------------------------------------------------------------------------------
+    // ---- connecting ------------------------------------------------------------------------------------------
 
-    const slist_ptr& headers_for(std::string_view content_type) {
-        if (!cached_headers || cached_content_type != content_type) {
-            slist_ptr list;
-            for (const curl_slist* h = base_headers.get(); h != nullptr; h = h->next) append(list, h->data);
-            // An empty content type sends none ("Name:" with no value removes a header in libcurl).
-            append(list, content_type.empty() ? std::string("Content-Type:")
-                                              : "Content-Type: " + std::string(content_type));
-            cached_headers = std::move(list);
-            cached_content_type = std::string(content_type);
+    asio::ssl::context& tls_context() {
+        if (tls_ctx) return *tls_ctx;
+        auto& ctx = tls_ctx.emplace(asio::ssl::context::tls_client);
+        if (const auto why = load_client_tls(ctx, opts.tls); !why.empty()) {
+            tls_ctx.reset();
+            throw libsql::tls_error("HTTP " + cur.method + " " + cur.url + " failed: " + why + "; the request was not sent",
+                                    info());
         }
-        return cached_headers;
+        return ctx;
     }
+
+    /// True when the kept connection goes to e and looks usable: not closed by the server while idle.
+    bool reusable(const endpoint& e) {
+        if (!connected()) return false;
+        if (conn_tls != e.tls || conn_host != e.host || conn_port != e.port) return false;
+        pollfd p{lowest().native_handle(), POLLIN, 0};
+        return ::poll(&p, 1, 0) == 0 && in_begin == in_end;
+    }
+
+    [[noreturn]] void fail_connect(const std::string& why, bool timed_out, bool tls) {
+        close_connection();
+        const std::string msg = "HTTP " + cur.method + " " + cur.url + " failed: " + why + "; the request was not sent";
+        if (timed_out) throw libsql::timeout(msg, info());
+        if (tls) throw libsql::tls_error(msg, info());
+        throw libsql::connection_error(msg, info());
+    }
+
+    /// Opens a new connection to e (closing the kept one), bounded by connect_timeout and the request's deadline.
+    /// Throws connection_error, tls_error or timeout, all saying that the request was not sent.
+    void connect(const endpoint& e, clock::time_point request_deadline, bool request_limited) {
+        close_connection();
+        const bool connect_limited = opts.connect_timeout.count() > 0;
+        auto deadline = connect_limited ? clock::now() + opts.connect_timeout : request_deadline;
+        if (request_limited && connect_limited) deadline = std::min(deadline, request_deadline);
+        const bool limited = connect_limited || request_limited;
+        const std::string host(e.host), port(e.port);
+        if (e.tls) secure.emplace(ioc, tls_context());
+        else plain.emplace(ioc);
+        const auto timed_out = [&] {
+            fail_connect("no connection within " + std::to_string(opts.connect_timeout.count()) + " ms (" +
+                             std::string(e.host_header) + ")",
+                         true, false);
+        };
+        // *.localhost is the loopback (RFC 6761), as for the WebSocket transport.
+        std::string lookup = host;
+        if (lookup.size() > 10 && lower(std::string_view(lookup).substr(lookup.size() - 10)) == ".localhost")
+            lookup = "localhost";
+        tcp::resolver resolver(ioc);
+        tcp::resolver::results_type endpoints;
+        {
+            auto done = completion();
+            resolver.async_resolve(lookup, port, [&endpoints, done](const error_code& ec, tcp::resolver::results_type r) {
+                endpoints = std::move(r);
+                done(ec);
+            });
+            bool ok = false;
+            try {
+                ok = wait(deadline, limited);
+            } catch (...) {
+                resolver.cancel();
+                drain();
+                throw;
+            }
+            if (!ok) {
+                resolver.cancel();
+                drain();
+                timed_out();
+            }
+            if (op_ec) fail_connect("cannot resolve " + host + ": " + op_ec.message(), false, false);
+        }
+        asio::async_connect(lowest(), endpoints, [done = completion()](const error_code& ec, const tcp::endpoint&) {
+            done(ec);
+        });
+        if (!wait(deadline, limited)) timed_out();
+        if (op_ec)
+            fail_connect("cannot connect to " + std::string(e.host_header) + ": " + op_ec.message(), false, false);
+        connections.fetch_add(1, std::memory_order_relaxed);
+        error_code ignored;
+        lowest().set_option(tcp::no_delay(true), ignored);
+        lowest().set_option(asio::socket_base::keep_alive(true), ignored);
+        if (e.tls) {
+            prepare_client_tls(*secure, opts.tls, host);
+            secure->async_handshake(asio::ssl::stream_base::client, completion());
+            if (!wait(deadline, limited)) timed_out();
+            if (op_ec)
+                fail_connect("the TLS handshake with " + std::string(e.host_header) + " failed: " + op_ec.message() +
+                                 (opts.tls.verify && opts.tls.ca_file.empty()
+                                      ? " (the server's certificate is checked against the system's CAs; "
+                                        "connect_options::tls_ca_file names another CA bundle)"
+                                      : ""),
+                             false, true);
+        }
+        conn_tls = e.tls;
+        conn_host = host;
+        conn_port = port;
+        conn_reused = false;
+    }
+
+    // ---- one attempt -----------------------------------------------------------------------------------------
 
     void check_idle() const {
         if (reader_alive)
@@ -338,164 +430,190 @@ struct client::impl {
                                       info());
     }
 
-    /// Sets the easy handle up for one attempt and adds it to the multi handle.
-    void start(std::string_view method, const std::string& url, std::string_view body, retry policy,
-               std::string_view content_type, bool streaming) {
-        check_idle();
-        if (method.empty() || method.find_first_of(" \r\n") != std::string_view::npos)
-            throw libsql::usage_error("invalid HTTP method '" + std::string(method) + "'", info());
-        if (content_type.find_first_of("\r\n") != std::string_view::npos)
-            throw libsql::usage_error("an HTTP content type contains a line break", info());
-        cur = transfer{};
-        cur.method = method;
-        cur.url = url;
-        cur.policy = policy;
-        cur.streaming = streaming;
-        errbuf[0] = '\0';
+    template <class Op>
+    void on_stream(Op&& op) {
+        if (secure) op(*secure);
+        else op(*plain);
+    }
 
-        curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-        // Streams keep their own deadlines (the caller's reading pace must not count), see wait_deadline().
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, streaming ? 0L : static_cast<long>(opts.request_timeout.count()));
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
-        curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-        const bool get_like = method == "GET" || method == "HEAD";
-        if (get_like && body.empty()) {
-            curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-            if (method == "HEAD") curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-            curl_easy_setopt(easy, CURLOPT_HTTPHEADER, base_headers.get());
-        } else {
-            curl_easy_setopt(easy, CURLOPT_POST, 1L);
-            curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
-            curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-            if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
-            curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_for(content_type).get());
+    /// Sends the request; returns the failure (send) with what was written in `written`.
+    failure send(const endpoint& e, std::string_view body, std::string_view content_type, bool get_like,
+                 clock::time_point deadline, bool limited, std::size_t& written) {
+        head.clear();
+        head.append(cur.method).append(" ").append(e.target).append(" HTTP/1.1\r\n");
+        if (!host_override) head.append("Host: ").append(e.host_header).append("\r\n");
+        else if (!host_override->empty()) head.append("Host: ").append(*host_override).append("\r\n");
+        head.append(fixed_headers);
+        if (!(get_like && body.empty())) {
+            if (!content_type.empty()) head.append("Content-Type: ").append(content_type).append("\r\n");
+            head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
         }
-        const CURLMcode mc = curl_multi_add_handle(multi, easy);
-        if (mc != CURLM_OK)
-            throw libsql::connection_error("cannot start HTTP request to " + url + ": " + curl_multi_strerror(mc),
-                                           info());
-        in_multi = true;
-    }
-
-    /// Removes the easy handle from the multi handle. An unfinished transfer's connection is closed, not reused.
-    void finish() noexcept {
-        if (!in_multi) return;
-        long connects = 0;
-        if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
-            connections.fetch_add(static_cast<std::uint64_t>(connects), std::memory_order_relaxed);
-        curl_multi_remove_handle(multi, easy);
-        in_multi = false;
-    }
-
-    [[noreturn]] void throw_interrupted() {
-        finish();
-        throw libsql::interrupted("HTTP " + cur.method + " " + cur.url + " was interrupted", info());
-    }
-
-    /// Runs the transfer until `satisfied()` or the end of the transfer; throws on interrupt or deadline.
-    template <typename Pred>
-    void pump(Pred satisfied, std::chrono::steady_clock::time_point deadline, bool has_deadline) {
-        while (true) {
-            if (interrupt_requested.load(std::memory_order_relaxed)) throw_interrupted();
-            int running = 0;
-            const CURLMcode mc = curl_multi_perform(multi, &running);
-            if (mc != CURLM_OK) {
-                finish();
-                throw libsql::connection_error("HTTP " + cur.method + " " + cur.url +
-                                                   " failed: " + curl_multi_strerror(mc) +
-                                                   "; the request may have reached the server: the outcome is unknown",
-                                               info());
-            }
-            int queued = 0;
-            while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-                if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
-                    cur.done = true;
-                    cur.result = msg->data.result;
-                }
-            }
-            if (cur.done || satisfied()) return;
-            int wait_ms = 1000;
-            if (has_deadline) {
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now());
-                if (left.count() <= 0) {
-                    finish();
-                    throw libsql::timeout("HTTP " + cur.method + " " + cur.url + " timed out after " +
-                                              std::to_string(opts.request_timeout.count()) +
-                                              " ms waiting for the server",
-                                          info());
-                }
-                wait_ms = static_cast<int>(std::min<long long>(wait_ms, left.count() + 1));
-            }
-            curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+        head.append("\r\n");
+        const bool inline_body = body.size() <= inline_body_limit;
+        if (inline_body) head.append(body);
+        const std::array<asio::const_buffer, 2> buffers{
+            asio::buffer(head), inline_body ? asio::const_buffer() : asio::buffer(body.data(), body.size())};
+        on_stream([&](auto& s) { asio::async_write(s, buffers, completion()); });
+        if (!wait(deadline, limited)) throw_timeout(false);
+        written = op_n;
+        if (op_ec) {
+            last_error = op_ec;
+            return failure::send;
         }
+        return failure::none;
     }
 
-    [[nodiscard]] bool has_deadline() const noexcept { return opts.request_timeout.count() > 0; }
-    [[nodiscard]] std::chrono::steady_clock::time_point wait_deadline() const {
-        return std::chrono::steady_clock::now() + opts.request_timeout;
+    error_code last_error;
+
+    /// Reads into `in` once; false at the end of the stream or on an error (in last_error; eof for a clean end).
+    bool read_some(clock::time_point deadline, bool limited, const char* during) {
+        if (in_begin == in_end) in_begin = in_end = 0;
+        else if (in_begin > 0) {
+            std::memmove(in.data(), in.data() + in_begin, in_end - in_begin);
+            in_end -= in_begin;
+            in_begin = 0;
+        }
+        const auto room = asio::buffer(in.data() + in_end, in.size() - in_end);
+        on_stream([&](auto& s) { s.async_read_some(room, completion()); });
+        if (!wait(deadline, limited, during)) throw_timeout(true, during);
+        if (op_ec) {
+            last_error = op_ec;
+            return false;
+        }
+        in_end += op_n;
+        return true;
     }
 
-    /// True when the failed attempt may be sent again under its policy.
-    [[nodiscard]] bool may_retry() const {
-        const CURLcode rc = cur.result;
-        if (cur.policy == retry::idempotent) return connection_level(rc) || rc == CURLE_COULDNT_CONNECT;
-        // if_unsent: a reused connection that failed before any byte of this request went out.
-        if (cur.resend_vetoed || cur.attempts != 1 || !cur.reused) return false;
-        if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING) return false;
-        long request_size = -1;
-        curl_off_t uploaded = -1;
-        curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
-        curl_easy_getinfo(easy, CURLINFO_SIZE_UPLOAD_T, &uploaded);
-        return request_size == 0 && uploaded == 0;
+    /// Feeds what is buffered to the parser; false on a malformed response (in last_error).
+    bool parse() {
+        error_code ec;
+        while (in_begin < in_end && !parser->is_done()) {
+            const auto n = parser->put(asio::buffer(in.data() + in_begin, in_end - in_begin), ec);
+            in_begin += n;
+            if (ec == bhttp::error::need_more) {
+                if (in_begin < in_end && in_end == in.size() && in_begin == 0) {
+                    last_error = bhttp::error::header_limit;
+                    return false;
+                }
+                return true;
+            }
+            if (ec) {
+                last_error = ec;
+                return false;
+            }
+            if (parser->is_done() && cur.status >= 100 && cur.status < 200) next_response();  // 1xx: the next one
+        }
+        return true;
     }
 
-    /// Throws the exception for a finished, failed attempt (the handle is already out of the multi handle).
-    [[noreturn]] void throw_failure(long request_size) {
-        const CURLcode rc = cur.result;
-        if (rc == CURLE_ABORTED_BY_CALLBACK && !cur.resend_vetoed && interrupt_requested.load())
-            throw libsql::interrupted("HTTP " + cur.method + " " + cur.url + " was interrupted", info());
+    void next_response() {
+        cur.status = 0;
+        cur.content_type.clear();
+        cur.location.clear();
+        cur.body.clear();
+        cur.done = false;
+        parser.emplace(cur);
+        if (cur.head) parser->skip(true);
+    }
+
+    /// Reads until the headers are in (streaming) or the whole response; the failure if the connection broke.
+    failure receive(bool whole, clock::time_point deadline, bool limited, const char* during = "") {
+        while (whole ? !parser->is_done() : !parser->is_header_done()) {
+            if (!read_some(deadline, limited, during)) {
+                if (last_error == asio::error::eof || last_error == asio::ssl::error::stream_truncated) {
+                    // A body delimited by the end of the connection ends here.
+                    error_code ec;
+                    if (parser->got_some()) parser->put_eof(ec);
+                    if (!ec && parser->is_done()) break;
+                    last_error = parser->got_some() ? error_code(bhttp::error::partial_message) : last_error;
+                }
+                return failure::receive;
+            }
+            if (!parse()) return failure::receive;
+        }
+        if (parser->is_done()) finish_response();
+        return failure::none;
+    }
+
+    /// The response is in: keep the connection only when the server allows it and nothing unexpected follows.
+    void finish_response() {
+        cur.done = true;
+        if (!parser->keep_alive() || in_begin != in_end) close_connection();
+    }
+
+    [[noreturn]] void throw_timeout(bool waiting, const char* during = "") {
+        close_connection();
+        throw libsql::timeout("HTTP " + cur.method + " " + cur.url + " timed out after " +
+                                  std::to_string(opts.request_timeout.count()) + " ms " +
+                                  (waiting ? "waiting for the server" : "sending the request") + during +
+                                  "; the request may have reached the server: the outcome is unknown",
+                              info());
+    }
+
+    [[nodiscard]] static bool tls_failure(const error_code& ec) {
+        return ec.category() == asio::error::get_ssl_category();
+    }
+
+    [[noreturn]] void throw_failure(failure f, bool unsent) {
+        const error_code ec = last_error;
+        close_connection();
         std::string msg = "HTTP " + cur.method + " " + cur.url + " failed: ";
-        if (cur.resend_vetoed) {
-            // libcurl's own text would speak of its internal resend, which we refused.
-            msg += "the connection was closed after the request was sent, before any response, and the request was "
-                   "not sent again";
-        } else {
-            msg += curl_easy_strerror(rc);
-            if (errbuf[0] != '\0') msg += std::string(" (") + errbuf + ")";
-        }
-        // The pre-request callback runs right before a request goes out: without it nothing was sent. A connect
-        // failure after it ran is libcurl's own resend of a request that did go out, so its outcome is unknown.
-        const bool unsent = cur.attempts == 0 || (rc == CURLE_SEND_ERROR && request_size == 0 && cur.attempts <= 1);
-        msg += unsent ? "; the request was not sent"
-                      : "; the request may have reached the server: the outcome is unknown";
-        if (rc == CURLE_OPERATION_TIMEDOUT) throw libsql::timeout(msg, info());
-        if (tls_level(rc, errbuf)) throw libsql::tls_error(msg, info());
+        if (f == failure::send) msg += "sending the request: ";
+        else if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+            msg += parser->got_some() ? "the connection was closed in the middle of the response: "
+                                      : "the connection was closed before any response: ";
+        msg += ec.message();
+        msg += unsent ? "; the request was not sent" : "; the request may have reached the server: the outcome is unknown";
+        if (tls_failure(ec)) throw libsql::tls_error(msg, info());
         throw libsql::connection_error(msg, info());
     }
 
     /// One request with its retry: returns once the response headers are in (and, unless streaming, the body).
     void run(std::string_view method, const std::string& url, std::string_view body, retry policy,
              std::string_view content_type, bool streaming) {
+        check_idle();
+        if (method.empty() || method.find_first_of(" \r\n") != std::string_view::npos)
+            throw libsql::usage_error("invalid HTTP method '" + std::string(method) + "'", info());
+        if (content_type.find_first_of("\r\n") != std::string_view::npos)
+            throw libsql::usage_error("an HTTP content type contains a line break", info());
+        const auto e = split(url);
+        if (!e) throw libsql::usage_error("cannot send an HTTP request to '" + url + "': not an http:// or https:// URL", info());
+        cur.method.assign(method);
+        cur.url = url;
+        cur.head = method == "HEAD";
+        const bool get_like = method == "GET" || cur.head;
         interrupt_requested.store(false, std::memory_order_relaxed);
+        const bool limited = opts.request_timeout.count() > 0;
+        const auto deadline = limited ? clock::now() + opts.request_timeout : clock::time_point{};
         for (int attempt = 0;; ++attempt) {
-            start(method, url, body, policy, content_type, streaming);
-            const auto deadline = has_deadline() ? wait_deadline() : std::chrono::steady_clock::time_point{};
-            if (streaming)
-                pump([this] { return cur.headers_done; }, deadline, has_deadline());
-            else
-                pump([] { return false; }, deadline, false);  // curl enforces CURLOPT_TIMEOUT_MS itself
-            if (!cur.done) return;  // a stream with its headers in
-            if (cur.result == CURLE_OK) {
-                finish();
-                return;
+            cur.status = 0;
+            cur.content_type.clear();
+            cur.location.clear();
+            cur.body.clear();
+            cur.consumed = 0;
+            cur.done = false;
+            if (!reusable(*e)) {
+                try {
+                    connect(*e, deadline, limited);
+                } catch (const libsql::tls_error&) {
+                    throw;
+                } catch (const libsql::connection_error&) {
+                    if (attempt != 0 || policy != retry::idempotent) throw;
+                    continue;  // a read may try a refused connection once more, as it may a dropped one
+                }
             }
-            const bool again = attempt == 0 && may_retry();
-            long request_size = -1;
-            curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
-            finish();
-            if (interrupt_requested.load(std::memory_order_relaxed)) throw_interrupted();
-            if (!again) throw_failure(request_size);
+            const bool reused = conn_reused;
+            conn_reused = true;
+            next_response();
+            std::size_t written = 0;
+            failure f = send(*e, body, content_type, get_like, deadline, limited, written);
+            if (f == failure::none) f = receive(!streaming, deadline, limited);
+            if (f == failure::none) return;
+            const bool unsent = f == failure::send && written == 0;
+            const bool again = attempt == 0 && !tls_failure(last_error) &&
+                               (policy == retry::idempotent || (unsent && reused));
+            if (!again) throw_failure(f, unsent);
+            close_connection();
         }
     }
 };
@@ -510,10 +628,9 @@ public:
         content_type_ = owner_->cur.content_type;
     }
     ~reader() override {
-        owner_->finish();  // mid-body: the connection is closed
+        if (!owner_->cur.done) owner_->close_connection();  // mid-body: the connection is closed
         owner_->cur.body.clear();
         owner_->cur.body.shrink_to_fit();
-        owner_->stream_body.clear();
         owner_->reader_alive = false;
     }
     reader(const reader&) = delete;
@@ -560,36 +677,44 @@ private:
         auto& t = owner_->cur;
         if (t.done) return false;
         try {
-            const std::size_t before = t.buffered();
-            t.accepted = 0;
-            if (t.paused) {
-                t.paused = false;
-                curl_easy_pause(owner_->easy, CURLPAUSE_CONT);  // may deliver the held chunk right here
+            if (t.consumed > 0) {  // what the caller has taken goes: the buffer stays bounded
+                t.body.erase(0, t.consumed);
+                t.consumed = 0;
             }
-            if (t.accepted == 0)
-                owner_->pump([&t] { return t.accepted > 0; }, owner_->wait_deadline(), owner_->has_deadline());
-            if (t.done && t.result != CURLE_OK) {
-                const CURLcode rc = t.result;
-                const std::string err = owner_->errbuf;
-                owner_->finish();
-                if (rc == CURLE_ABORTED_BY_CALLBACK && owner_->interrupt_requested.load())
-                    throw libsql::interrupted(
-                        "HTTP " + t.method + " " + t.url + " was interrupted while reading the response",
-                        owner_->info());
-                std::string msg = "HTTP " + t.method + " " + t.url +
-                                  ": the connection failed while reading the response body: " +
-                                  curl_easy_strerror(rc);
-                if (!err.empty()) msg += " (" + err + ")";
-                if (rc == CURLE_OPERATION_TIMEDOUT) throw libsql::timeout(msg, owner_->info());
-                if (tls_level(rc, err.c_str())) throw libsql::tls_error(msg, owner_->info());
-                throw libsql::connection_error(msg, owner_->info());
+            const std::size_t before = t.body.size();
+            const bool limited = owner_->opts.request_timeout.count() > 0;
+            const auto deadline = clock::now() + owner_->opts.request_timeout;
+            while (!t.done && t.body.size() == before) {
+                const char* during = " while reading the response";
+                if (!owner_->read_some(deadline, limited, during)) {
+                    error_code ec;
+                    const auto err = owner_->last_error;
+                    if (err == asio::error::eof || err == asio::ssl::error::stream_truncated) {
+                        owner_->parser->put_eof(ec);
+                        if (!ec && owner_->parser->is_done()) {
+                            owner_->finish_response();
+                            break;
+                        }
+                    }
+                    fail(err);
+                }
+                if (!owner_->parse()) fail(owner_->last_error);
+                if (owner_->parser->is_done()) owner_->finish_response();
             }
-            if (t.done) owner_->finish();
-            return t.buffered() > before || !t.done;
+            return t.body.size() > before || !t.done;
         } catch (...) {
             failure_ = std::current_exception();
             throw;
         }
+    }
+
+    [[noreturn]] void fail(const error_code& ec) {
+        auto& t = owner_->cur;
+        owner_->close_connection();
+        const std::string msg = "HTTP " + t.method + " " + t.url +
+                                ": the connection failed while reading the response body: " + ec.message();
+        if (client::impl::tls_failure(ec)) throw libsql::tls_error(msg, owner_->info());
+        throw libsql::connection_error(msg, owner_->info());
     }
 
     client::impl* owner_;
@@ -618,15 +743,16 @@ response client::request(std::string_view method, const std::string& url, std::s
 std::unique_ptr<body_reader> client::request_stream(std::string_view method, const std::string& url,
                                                     std::string_view body, retry policy,
                                                     std::string_view content_type) {
-    impl_->check_idle();  // before stream_body changes: it may belong to a live reader
-    impl_->stream_body.assign(body);
-    impl_->run(method, url, impl_->stream_body, policy, content_type, true);
+    impl_->run(method, url, body, policy, content_type, true);
     return std::make_unique<impl::reader>(impl_.get());
 }
 
 void client::interrupt() noexcept {
     impl_->interrupt_requested.store(true, std::memory_order_relaxed);
-    curl_multi_wakeup(impl_->multi);
+    try {
+        asio::post(impl_->ioc, [] {});  // wakes the thread waiting in run_one
+    } catch (...) {
+    }
 }
 
 const options& client::settings() const noexcept { return impl_->opts; }

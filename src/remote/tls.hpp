@@ -1,4 +1,4 @@
-// TLS settings of the remote client's two transports (libcurl for HTTP, Asio SSL for WebSocket), taken from
+// TLS settings of the remote client's two transports (both on Asio SSL), taken from
 // connect_options. No TLS library types here.
 #pragma once
 

@@ -8,6 +8,8 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
 
+#include "remote/tls_context.hpp"  // Asio SSL: after the pragma
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -116,32 +118,10 @@ public:
     stream_impl(const parsed_url& u, const options& o, handler& h) : h_(h), url_(u), opts_(o) {
         if constexpr (is_tls) {
             tls_ctx_.emplace(asio::ssl::context::tls_client);
-            const auto& tls = o.tls;
-            const char* step = "the CA file";
-            const std::string* file = &tls.ca_file;
-            try {
-                tls_ctx_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                                      asio::ssl::context::no_tlsv1_1);
-                if (tls.ca_file.empty()) tls_ctx_->set_default_verify_paths();
-                else tls_ctx_->load_verify_file(tls.ca_file);
-                step = "the client certificate";
-                file = &tls.cert_file;
-                if (!tls.cert_file.empty()) tls_ctx_->use_certificate_chain_file(tls.cert_file);
-                step = "the client key";
-                file = &tls.key_file;
-                if (!tls.key_file.empty()) tls_ctx_->use_private_key_file(tls.key_file, asio::ssl::context::pem);
-            } catch (const boost::system::system_error& e) {
-                throw tls_error(std::string("cannot use ") + step + " '" + *file + "' for " + where() + ": " +
-                                    e.code().message(),
-                                info());
-            }
-            tls_ctx_->set_verify_mode(tls.verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+            if (const auto why = load_client_tls(*tls_ctx_, o.tls); !why.empty())
+                throw tls_error(why + " for " + where(), info());
             ws_.emplace(ioc_, *tls_ctx_);
-            if (tls.verify) ws_->next_layer().set_verify_callback(asio::ssl::host_name_verification(u.host));
-            // SNI (SSL_set_tlsext_host_name is a macro with a C cast).
-            SSL_ctrl(ws_->next_layer().native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                     const_cast<char*>(url_.host.c_str()));
+            prepare_client_tls(ws_->next_layer(), o.tls, url_.host);
         } else {
             ws_.emplace(ioc_);
         }
@@ -264,7 +244,7 @@ private:
                 done = true;
             });
         };
-        // *.localhost is the loopback (RFC 6761), as curl resolves it for the HTTP transport: a server with
+        // *.localhost is the loopback (RFC 6761), as the HTTP transport (http_client.cpp) does: a server with
         // namespaces (ns.localhost) is reachable the same way over both. The Host header keeps the full name.
         std::string lookup = url_.host;
         if (lookup.size() > 10 && beast::iequals(std::string_view(lookup).substr(lookup.size() - 10), ".localhost"))

@@ -423,6 +423,11 @@ TEST(HttpClient, TursodbClosesEveryConnection) {
 class raw_server {
 public:
     using script = std::function<void(int fd, int connection)>;
+    /// Reads one request per connection and answers it with `reply` (then closes).
+    explicit raw_server(std::string reply)
+        : raw_server([this, reply = std::move(reply)](int fd, int) {
+              if (read_request(fd)) send_all(fd, reply);
+          }) {}
     explicit raw_server(script s) : script_(std::move(s)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -503,19 +508,20 @@ private:
 
 const std::string ok_response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
 
-TEST(HttpClientRaw, DroppedMidResponse) {
-    raw_server server([&server](int fd, int) {
-        if (!server.read_request(fd)) return;
-        raw_server::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 "Content-Length: 1000\r\n\r\n{\"res");
-    });
-    http::client c{http::options{}};
+/// A write whose answer broke off: a connection_error that says the outcome is unknown.
+void expect_outcome_unknown(http::client& c, const std::string& url, const std::string& body) {
     try {
-        (void)c.request("POST", server.url("/v2/pipeline"), pipeline_body("INSERT"), http::retry::if_unsent);
+        (void)c.request("POST", url, body, http::retry::if_unsent);
         FAIL() << "no error";
     } catch (const libsql::connection_error& e) {
         EXPECT_NE(std::string(e.what()).find("outcome is unknown"), std::string::npos) << e.what();
     }
+}
+
+TEST(HttpClientRaw, DroppedMidResponse) {
+    raw_server server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"res");
+    http::client c{http::options{}};
+    expect_outcome_unknown(c, server.url("/v2/pipeline"), pipeline_body("INSERT"));
     EXPECT_EQ(server.requests(), 1);  // a write whose outcome is unknown is never repeated
     // A read is tried once more.
     EXPECT_THROW((void)c.request("POST", server.url("/v2/pipeline"), pipeline_body("SELECT"), http::retry::idempotent),
@@ -613,6 +619,147 @@ TEST(HttpClientRaw, HeadersSentAndLocation) {
     EXPECT_EQ(seen[2].find("GET /v3 HTTP/1.1\r\n"), 0u) << seen[2];
     EXPECT_EQ(seen[2].find("Content-Type"), std::string::npos);
     EXPECT_EQ(seen[2].find("Content-Length"), std::string::npos);
+}
+
+// ---- response framing: what our HTTP/1.1 client parses itself ----------------------------------------------------
+
+/// Sends s in pieces of at most `piece` bytes with a short pause between them (they reach the client as separate reads).
+void send_in_pieces(int fd, const std::string& s, std::size_t piece) {
+    for (std::size_t at = 0; at < s.size(); at += piece) {
+        raw_server::send_all(fd, s.substr(at, piece));
+        std::this_thread::sleep_for(1ms);
+    }
+}
+
+TEST(HttpClientRaw, ChunkedBodiesAndKeepAlive) {
+    // Chunks with an extension, split across reads (even inside the chunk-size line), then a second request on the
+    // same connection: a chunked body ends at its last chunk, not at the connection's end.
+    raw_server server([&server](int fd, int) {
+        int n = 0;
+        while (server.read_request(fd)) {
+            const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            const std::string body = "5\r\n{\"a\":\r\n3;ext=1\r\n" + std::to_string(100 + n) + "\r\n1\r\n}\r\n0\r\n\r\n";
+            send_in_pieces(fd, head + body, n == 0 ? 7 : 4096);
+            ++n;
+        }
+    });
+    http::client c{http::options{}};
+    const auto a = c.request("POST", server.url("/v2/pipeline"), "{}", http::retry::if_unsent);
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, R"({"a":100})");
+    const auto b = c.request("POST", server.url("/v2/pipeline"), "{}", http::retry::if_unsent);
+    EXPECT_EQ(b.body, R"({"a":101})");
+    EXPECT_EQ(c.connections_opened(), 1u);
+    EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(HttpClientRaw, BodyDelimitedByTheConnectionsEnd) {
+    // Neither Content-Length nor chunked: the body is what comes before the server closes; the next request needs a
+    // new connection.
+    raw_server server([&server](int fd, int connection) {
+        if (!server.read_request(fd)) return;
+        raw_server::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nfirst part, ");
+        std::this_thread::sleep_for(5ms);
+        raw_server::send_all(fd, "second part " + std::to_string(connection));
+        ::shutdown(fd, SHUT_WR);
+    });
+    http::client c{http::options{}};
+    EXPECT_EQ(c.request("GET", server.url("/v2"), "", http::retry::idempotent).body, "first part, second part 0");
+    EXPECT_EQ(c.request("GET", server.url("/v2"), "", http::retry::idempotent).body, "first part, second part 1");
+    EXPECT_EQ(c.connections_opened(), 2u);
+    // The same through a stream.
+    auto r = c.request_stream("GET", server.url("/v2"), "", http::retry::idempotent);
+    std::string text;
+    while (r->read_some(text, 5)) {
+    }
+    EXPECT_EQ(text, "first part, second part 2");
+}
+
+TEST(HttpClientRaw, Http10AndConnectionCloseAreNotReused) {
+    raw_server server([&server](int fd, int connection) {
+        if (!server.read_request(fd)) return;
+        raw_server::send_all(fd, connection == 0 ? "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                                                 : "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+        (void)server.read_request(fd);  // a client that wrongly reused the connection would wait here for ever
+    });
+    http::client c{http::options{}};
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(c.request("POST", server.url("/x"), "{}", http::retry::if_unsent).body, "ok");
+    EXPECT_EQ(c.connections_opened(), 3u);
+    EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(HttpClientRaw, InterimResponsesAreSkipped) {
+    raw_server server("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok_response);
+    http::client c{http::options{}};
+    const auto r = c.request("POST", server.url("/x"), "{}", http::retry::if_unsent);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "{}");
+}
+
+TEST(HttpClientRaw, ServerClosesMidChunkedBody) {
+    // A whole request: a write whose answer broke off is not repeated; a stream: the reader fails and stays failed.
+    raw_server server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nline1\n\r\n400\r\nline2\n");
+    http::client c{http::options{}};
+    expect_outcome_unknown(c, server.url("/v2/pipeline"), "{}");
+    EXPECT_EQ(server.requests(), 1);
+    auto r = c.request_stream("POST", server.url("/v3/cursor"), "{}", http::retry::if_unsent);
+    std::string line;
+    ASSERT_TRUE(r->next_line(line));
+    EXPECT_EQ(line, "line1");
+    ASSERT_TRUE(r->next_line(line));
+    EXPECT_EQ(line, "line2");
+    EXPECT_THROW((void)r->next_line(line), libsql::connection_error);
+    EXPECT_THROW((void)r->next_line(line), libsql::connection_error);
+    r.reset();
+    EXPECT_EQ(server.requests(), 2);
+}
+
+TEST(HttpClientRaw, StreamedBodyLargerThanTheBufferArrivesWhole) {
+    // 4 MB of numbered lines with a Content-Length, sent in odd-sized pieces: every line arrives once, in order.
+    std::string body;
+    for (int i = 0; i < 400'000; ++i) body += std::to_string(i) + " padding\n";
+    raw_server server([&](int fd, int) {
+        while (server.read_request(fd)) {
+            const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+            for (std::size_t at = 0; at < body.size(); at += 100'003)
+                raw_server::send_all(fd, (at == 0 ? head : std::string()) + body.substr(at, 100'003));
+        }
+    });
+    http::client c{http::options{}};
+    {
+        auto r = c.request_stream("POST", server.url("/v3/cursor"), "{}", http::retry::idempotent);
+        std::string line;
+        int expected = 0;
+        bool in_order = true;
+        while (r->next_line(line)) in_order = in_order && line == std::to_string(expected++) + " padding";
+        EXPECT_TRUE(in_order);
+        EXPECT_EQ(expected, 400'000);
+    }
+    // The whole body through request() too, on the same (kept) connection.
+    EXPECT_EQ(c.request("POST", server.url("/v3/cursor"), "{}", http::retry::idempotent).body, body);
+    EXPECT_EQ(c.connections_opened(), 1u);
+}
+
+TEST(HttpClientRaw, CallersHeadersReplaceOrDropOurs) {
+    // As with libcurl before: the caller's Host and User-Agent replace ours, "Name:" drops a header, "Name;" sends
+    // it empty (the namespace tests pick a namespace by Host this way).
+    std::string head;
+    {
+        raw_server server([&](int fd, int) {
+            if (server.read_request(fd, &head)) raw_server::send_all(fd, ok_response);
+        });
+        http::options o;
+        o.headers = {"Host: ns2.db.example.com:443", "User-Agent: probe/1", "X-Empty;", "X-Dropped:"};
+        http::client c{o};
+        EXPECT_EQ(c.request("POST", server.url("/v2/pipeline"), "{}", http::retry::if_unsent).status, 200);
+    }
+    EXPECT_NE(head.find("\r\nHost: ns2.db.example.com:443\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Host: 127.0.0.1"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nUser-Agent: probe/1\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("libsql-cpp-0.1.0\r\nUser"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nX-Empty:\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("X-Dropped"), std::string::npos) << head;
+    EXPECT_NE(head.find("x-libsql-client-version: libsql-cpp-0.1.0\r\n"), std::string::npos) << head;
 }
 
 } // namespace
