@@ -138,6 +138,14 @@ connect_spec parse_connect_string(std::string_view text) {
             else if (v == "ws" || v == "websocket") o.protocol = remote_protocol::websocket;
             else if (v == "auto") o.protocol = remote_protocol::automatic;
             else throw soci_error("libsql: option " + key + "=" + v + ": expected http, ws or auto");
+        } else if (key == "tls_ca_file") {  // the names of the shell's --tls-* options
+            o.tls_ca_file = v;
+        } else if (key == "tls_cert_file") {
+            o.tls_cert_file = v;
+        } else if (key == "tls_key_file") {
+            o.tls_key_file = v;
+        } else if (key == "tls_verify") {
+            o.tls_verify = parse_bool(key, v);
         } else if (key == "enable_load_extension") {
             o.enable_load_extension = parse_bool(key, v);
         } else {
