@@ -19,6 +19,8 @@
 #include "support/jwt.hpp"
 #include "support/processes.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -340,6 +342,96 @@ TEST_CASE("libsql DDL helpers, table names and column descriptions", "[libsql][d
     CHECK(columns[3].type == dt_date);
     CHECK(columns[1].nullable);
     sql.drop_table("soci_ddl");
+}
+
+TEST_CASE("libsql alter_column", "[libsql][ddl]") {
+    soci::session sql(backend, connect_string);
+    try { sql.drop_table("soci_ddl"); } catch (soci_error const&) {}
+    sql.create_table("soci_ddl").column("id", dt_integer).column("name", dt_string, 20);
+    std::vector<column_info> columns;
+    column_info ci;
+    std::string table = "soci_ddl";
+    statement st = (sql.prepare_column_descriptions(table), into(ci));
+    st.execute();
+    while (st.fetch()) columns.push_back(ci);
+    REQUIRE(columns.size() == 2);
+    CHECK(columns[1].length == 20);  // create_column_type(dt_string, 20): varchar(20)
+    CHECK(columns[1].nullable);
+
+    // libSQL's ALTER COLUMN ... TO: the new type, and a constraint appended by SOCI's ddl_type.
+    sql << "insert into soci_ddl(id, name) values(1, 'kept')";
+    sql.alter_column("soci_ddl", "name", dt_string, 40)("not null");
+    columns.clear();
+    st.execute();
+    while (st.fetch()) columns.push_back(ci);
+    REQUIRE(columns.size() == 2);
+    CHECK(columns[1].name == "name");
+    CHECK(columns[1].type == dt_string);
+    CHECK(columns[1].length == 40);
+    CHECK_FALSE(columns[1].nullable);
+    std::string kept;
+    sql << "select name from soci_ddl where id = 1", into(kept);
+    CHECK(kept == "kept");
+    try {
+        sql << "insert into soci_ddl(id) values(2)";
+        FAIL("not null, added by alter_column, was not enforced");
+    } catch (libsql_soci_error const& e) {
+        CHECK(e.get_error_category() == soci_error::constraint_violation);
+    }
+    sql.drop_table("soci_ddl");
+}
+
+TEST_CASE("libsql column length precision and scale", "[libsql][ddl]") {
+    soci::session sql(backend, connect_string);
+    try { sql << "drop table soci_desc"; } catch (soci_error const&) {}
+    sql << "create table soci_desc(v varchar(20) not null, d decimal(10, 2), n numeric(7), c character ( 5 ), "
+           "t text, i integer, f float, b varbinary(16), u unsigned big int, x)";
+    std::vector<column_info> columns;
+    std::vector<std::string> data_types;
+    std::string table = "soci_desc";
+    {
+        column_info ci;
+        statement st = (sql.prepare_column_descriptions(table), into(ci));
+        st.execute();
+        while (st.fetch()) columns.push_back(ci);
+        soci::row r;
+        statement rows = (sql.prepare_column_descriptions(table), into(r));
+        rows.execute();
+        // SQLite keeps a declared type as written, except the names of STRICT's types (INTEGER, TEXT...), which
+        // it upper-cases: compared in lower case.
+        while (rows.fetch()) {
+            std::string t = r.get<std::string>("DATA_TYPE");
+            std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+            data_types.push_back(t);
+        }
+    }
+    REQUIRE(columns.size() == 10);
+    struct expected {
+        const char* name;
+        const char* declared;  ///< DATA_TYPE
+        std::size_t length, precision, scale;
+        soci::data_type type;
+    };
+    // column_info's type is SOCI's own reading of DATA_TYPE (soci/column-info.h): "numeric" with a scale is
+    // dt_double, without one dt_integer; names it does not know ("decimal", "float", "bigint"...) are dt_string.
+    const expected want[] = {
+        {"v", "varchar", 20, 0, 0, dt_string},     {"d", "decimal", 0, 10, 2, dt_string},
+        {"n", "numeric", 0, 7, 0, dt_integer},     {"c", "character", 5, 0, 0, dt_string},
+        {"t", "text", 0, 0, 0, dt_string},         {"i", "integer", 0, 0, 0, dt_integer},
+        {"f", "float", 0, 0, 0, dt_string},        {"b", "varbinary", 16, 0, 0, dt_string},
+        {"u", "unsigned big int", 0, 0, 0, dt_string}, {"x", "", 0, 0, 0, dt_string},
+    };
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+        INFO("column " << want[k].name);
+        CHECK(columns[k].name == want[k].name);
+        CHECK(data_types.at(k) == want[k].declared);
+        CHECK(columns[k].length == want[k].length);
+        CHECK(columns[k].precision == want[k].precision);
+        CHECK(columns[k].scale == want[k].scale);
+        CHECK(columns[k].type == want[k].type);
+        CHECK(columns[k].nullable == (k != 0));
+    }
+    sql << "drop table soci_desc";
 }
 
 TEST_CASE("libsql encryption and read-only options", "[libsql][connect][encryption]") {
