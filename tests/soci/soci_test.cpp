@@ -121,6 +121,16 @@ struct temp_dir {
     }
 };
 
+/// SOCI's prepare_column_descriptions(), every row.
+std::vector<column_info> describe(soci::session& sql, std::string table) {
+    std::vector<column_info> columns;
+    column_info ci;
+    statement st = (sql.prepare_column_descriptions(table), into(ci));
+    st.execute();
+    while (st.fetch()) columns.push_back(ci);
+    return columns;
+}
+
 } // namespace
 
 // --- what is particular to the libsql backend
@@ -327,12 +337,7 @@ TEST_CASE("libsql DDL helpers, table names and column descriptions", "[libsql][d
     sql.get_table_names(), into(names);
     CHECK(std::find(names.begin(), names.end(), "soci_ddl") != names.end());
 
-    std::vector<column_info> columns;
-    column_info ci;
-    std::string table = "soci_ddl";
-    statement st = (sql.prepare_column_descriptions(table), into(ci));
-    st.execute();
-    while (st.fetch()) columns.push_back(ci);
+    std::vector<column_info> columns = describe(sql, "soci_ddl");
     REQUIRE(columns.size() == 4);
     CHECK(columns[0].name == "id");
     CHECK(columns[0].type == dt_integer);
@@ -348,12 +353,7 @@ TEST_CASE("libsql alter_column", "[libsql][ddl]") {
     soci::session sql(backend, connect_string);
     try { sql.drop_table("soci_ddl"); } catch (soci_error const&) {}
     sql.create_table("soci_ddl").column("id", dt_integer).column("name", dt_string, 20);
-    std::vector<column_info> columns;
-    column_info ci;
-    std::string table = "soci_ddl";
-    statement st = (sql.prepare_column_descriptions(table), into(ci));
-    st.execute();
-    while (st.fetch()) columns.push_back(ci);
+    std::vector<column_info> columns = describe(sql, "soci_ddl");
     REQUIRE(columns.size() == 2);
     CHECK(columns[1].length == 20);  // create_column_type(dt_string, 20): varchar(20)
     CHECK(columns[1].nullable);
@@ -361,9 +361,7 @@ TEST_CASE("libsql alter_column", "[libsql][ddl]") {
     // libSQL's ALTER COLUMN ... TO: the new type, and a constraint appended by SOCI's ddl_type.
     sql << "insert into soci_ddl(id, name) values(1, 'kept')";
     sql.alter_column("soci_ddl", "name", dt_string, 40)("not null");
-    columns.clear();
-    st.execute();
-    while (st.fetch()) columns.push_back(ci);
+    columns = describe(sql, "soci_ddl");
     REQUIRE(columns.size() == 2);
     CHECK(columns[1].name == "name");
     CHECK(columns[1].type == dt_string);
@@ -386,14 +384,10 @@ TEST_CASE("libsql column length precision and scale", "[libsql][ddl]") {
     try { sql << "drop table soci_desc"; } catch (soci_error const&) {}
     sql << "create table soci_desc(v varchar(20) not null, d decimal(10, 2), n numeric(7), c character ( 5 ), "
            "t text, i integer, f float, b varbinary(16), u unsigned big int, x)";
-    std::vector<column_info> columns;
+    const std::vector<column_info> columns = describe(sql, "soci_desc");
     std::vector<std::string> data_types;
     std::string table = "soci_desc";
     {
-        column_info ci;
-        statement st = (sql.prepare_column_descriptions(table), into(ci));
-        st.execute();
-        while (st.fetch()) columns.push_back(ci);
         soci::row r;
         statement rows = (sql.prepare_column_descriptions(table), into(r));
         rows.execute();
