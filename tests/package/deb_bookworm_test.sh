@@ -6,10 +6,13 @@
 # are the SOCI backend through SOCI's loader and the `libsql` command.
 # Usage: deb_bookworm_test.sh SOURCE_DIR BUILD_DIR SCRATCH_DIR
 #   The root is made once and kept as a tarball in $LIBSQL_DEB_CACHE (default SOURCE_DIR/build/deb-bookworm), with
-#   the packages apt downloaded into it, so a rerun unpacks the root and downloads nothing new. SCRATCH_DIR (the
+#   the packages apt downloaded into it, so a rerun unpacks the root and downloads nothing new. The first run also
+#   takes the .debs this machine's apt already has (/var/cache/apt/archives: what scripts/setup installed), hard-linked,
+#   never written to; debootstrap and apt check each against the archive's signed index. SCRATCH_DIR (the
 #   root of this run) is removed at the end, pass or fail, unless LIBSQL_KEEP_SCRATCH is set.
 #   Needs root (chroot) and debootstrap (scripts/setup installs it); exits 77 (skipped) without them.
 #   The mirror is the one this machine's apt uses (/etc/apt/sources.list*), or LIBSQL_DEB_MIRROR.
+#   LIBSQL_TEST_DEB=0 skips it (exit 77), e.g. `LIBSQL_TEST_DEB=0 scripts/test` on a slow link to the archive.
 set -euo pipefail
 src=$1 build=$2 scratch=$3
 cache=${LIBSQL_DEB_CACHE:-${LIBSQL_BUILD_ROOT:-$src/build}/deb-bookworm}
@@ -17,6 +20,10 @@ root=$scratch/root
 
 say() { echo "deb_bookworm_test: $*"; }
 fail() { echo "deb_bookworm_test: FAILED: $*" >&2; exit 1; }
+if [[ ${LIBSQL_TEST_DEB:-1} == 0 ]]; then
+  say "skipped: LIBSQL_TEST_DEB=0"
+  exit 77
+fi
 if [[ $(id -u) -ne 0 ]] || ! command -v debootstrap >/dev/null || ! command -v chroot >/dev/null; then
   say "skipped: needs root, chroot and debootstrap (apt-get install debootstrap)"
   exit 77
@@ -58,11 +65,20 @@ for s in "${sources[@]}"; do [[ ${s#* } == bookworm ]] && mirror=${s% *} && brea
 
 rm -rf "$scratch"
 mkdir -p "$scratch" "$cache/archives"
+host_debs=/var/cache/apt/archives
+# seed_debs DIR: hard links to the .debs the cache and this machine's apt hold (nothing when they are on another
+# file system).
+seed_debs() {
+  cp -ln "$cache"/archives/*.deb "$1/" 2>/dev/null || true
+  cp -ln "$host_debs"/*.deb "$1/" 2>/dev/null || true
+}
 cleanup() {
-  # Nothing is mounted in the root; only the downloaded packages are kept for the next run.
-  if [[ -d $root/var/cache/apt/archives ]]; then
-    cp -n "$root"/var/cache/apt/archives/*.deb "$cache/archives/" 2>/dev/null || true
-  fi
+  # Nothing is mounted in the root; only the packages downloaded here (not the machine's own) are kept.
+  local f
+  for f in "$root"/var/cache/apt/archives/*.deb "$cache"/debootstrap-debs/*.deb; do
+    [[ -f $f && ! -e $host_debs/${f##*/} ]] && { cp -ln "$f" "$cache/archives/" 2>/dev/null || cp -n "$f" "$cache/archives/"; }
+  done
+  rm -rf "$cache/debootstrap-debs"
   [[ -n ${LIBSQL_KEEP_SCRATCH:-} ]] || rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -78,8 +94,11 @@ say "$(basename "$deb"): $(du -h "$deb" | cut -f1), Depends: $(dpkg-deb -f "$deb
 base=$cache/bookworm-minbase.tar
 if [[ ! -f $base ]]; then
   say "debootstrap --variant=minbase bookworm from $mirror (once; kept as $base)"
-  rm -rf "$cache/debootstrap"
-  debootstrap --variant=minbase bookworm "$cache/debootstrap" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+  rm -rf "$cache/debootstrap" "$cache/debootstrap-debs"
+  mkdir -p "$cache/debootstrap-debs"
+  seed_debs "$cache/debootstrap-debs"
+  debootstrap --variant=minbase --cache-dir="$cache/debootstrap-debs" bookworm "$cache/debootstrap" "$mirror" \
+    >"$cache/debootstrap.log" 2>&1 ||
     { tail -30 "$cache/debootstrap.log"; rm -rf "$cache/debootstrap"; fail "debootstrap"; }
   rm -f "$cache/debootstrap"/var/cache/apt/archives/*.deb
   tar -C "$cache/debootstrap" -cf "$base.tmp" . && mv "$base.tmp" "$base"
@@ -90,7 +109,7 @@ tar -C "$root" -xf "$base"
 for s in "${sources[@]}"; do echo "deb ${s% *} ${s#* } main"; done >"$root/etc/apt/sources.list"
 rm -f "$root"/etc/apt/sources.list.d/*
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-cp -n "$cache"/archives/*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
+seed_debs "$root/var/cache/apt/archives"
 cp "$deb" "$root/tmp/"
 cp -r "$src/tests/package/consumer" "$root/tmp/consumer"
 say "root ready after $((SECONDS - start)) s; apt sources: $(tr '\n' ';' <"$root/etc/apt/sources.list")"
@@ -98,7 +117,7 @@ say "root ready after $((SECONDS - start)) s; apt sources: $(tr '\n' ';' <"$root
 # 3. Inside: apt installs the package (and its Depends), then the consumer's tools; the consumer builds both ways.
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
   LC_ALL=C DEBIAN_FRONTEND=noninteractive DEB="/tmp/$(basename "$deb")" /bin/bash -euo pipefail -c '
-  step() { echo "deb_bookworm_test (inside): $*"; }
+  step() { echo "deb_bookworm_test (inside, ${SECONDS} s): $*"; }
   step "apt-get install $DEB"
   apt-get update -q >/tmp/apt-update.log 2>&1 || { cat /tmp/apt-update.log; exit 1; }
   apt-get install -y -q --no-install-recommends "$DEB" >/tmp/apt-install.log 2>&1 ||
