@@ -19,16 +19,18 @@ endif()
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(SOCI REQUIRED_VARS SOCI_CORE_LIBRARY SOCI_INCLUDE_DIR VERSION_VAR SOCI_VERSION)
 
+# The imported targets are GLOBAL: libsql-cpp as a subproject (add_subdirectory, FetchContent) finds SOCI in its own
+# directory, and a consumer linking libsql::soci must see SOCI::core from its own.
 if(SOCI_FOUND)
   get_filename_component(SOCI_LIBRARY_DIR "${SOCI_CORE_LIBRARY}" DIRECTORY)
   if(NOT TARGET SOCI::core)
-    add_library(SOCI::core UNKNOWN IMPORTED)
+    add_library(SOCI::core UNKNOWN IMPORTED GLOBAL)
     set_target_properties(SOCI::core PROPERTIES IMPORTED_LOCATION "${SOCI_CORE_LIBRARY}"
                           INTERFACE_INCLUDE_DIRECTORIES "${SOCI_INCLUDE_DIR}"
                           INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
   endif()
   if(SOCI_SQLITE3_LIBRARY AND NOT TARGET SOCI::sqlite3)
-    add_library(SOCI::sqlite3 UNKNOWN IMPORTED)
+    add_library(SOCI::sqlite3 UNKNOWN IMPORTED GLOBAL)
     set_target_properties(SOCI::sqlite3 PROPERTIES IMPORTED_LOCATION "${SOCI_SQLITE3_LIBRARY}"
                           INTERFACE_LINK_LIBRARIES SOCI::core)
   endif()

@@ -121,6 +121,9 @@ encryption), a remote libSQL server over Hrana (HTTP, WebSocket) and embedded re
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${libsql_deb_depends}")
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+# As Debian's own packages: the command and the shared libraries without their debug information (CMake leaves a
+# static library as it is, since stripping would take its symbol table).
+set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
 set(CPACK_SOURCE_GENERATOR "")

@@ -183,6 +183,13 @@ struct session_backend final : ::soci::details::session_backend {
     }
     std::string get_column_descriptions_query() const override;
     std::string create_column_type(data_type dt, int precision, int scale) override;
+    /// libSQL's ALTER TABLE t ALTER COLUMN c TO c <type> (engine/patches/0020-alter-column.patch); constraints
+    /// that SOCI's ddl_type appends ("not null") become part of the new definition.
+    std::string alter_column(const std::string& table, const std::string& column, data_type dt, int precision,
+                             int scale) override {
+        return "alter table " + table + " alter column " + column + " to " + column + " " +
+               create_column_type(dt, precision, scale);
+    }
     std::string truncate_table(const std::string& table) override { return "delete from " + table; }
     std::string empty_blob() override { return "x''"; }
     std::string nvl() override { return "ifnull"; }

@@ -138,6 +138,14 @@ connect_spec parse_connect_string(std::string_view text) {
             else if (v == "ws" || v == "websocket") o.protocol = remote_protocol::websocket;
             else if (v == "auto") o.protocol = remote_protocol::automatic;
             else throw soci_error("libsql: option " + key + "=" + v + ": expected http, ws or auto");
+        } else if (key == "tls_ca_file") {  // the names of the shell's --tls-* options
+            o.tls_ca_file = v;
+        } else if (key == "tls_cert_file") {
+            o.tls_cert_file = v;
+        } else if (key == "tls_key_file") {
+            o.tls_key_file = v;
+        } else if (key == "tls_verify") {
+            o.tls_verify = parse_bool(key, v);
         } else if (key == "enable_load_extension") {
             o.enable_load_extension = parse_bool(key, v);
         } else {
@@ -182,10 +190,26 @@ bool session_backend::get_last_insert_id(::soci::session&, const std::string&, l
 }
 
 std::string session_backend::get_column_descriptions_query() const {
-    return "select name as \"COLUMN_NAME\", type as \"DATA_TYPE\","
-           " 0 as \"CHARACTER_MAXIMUM_LENGTH\", 0 as \"NUMERIC_PRECISION\", 0 as \"NUMERIC_SCALE\","
+    // pragma_table_info's declared types, split as information_schema reports them: the name ("varchar") as
+    // DATA_TYPE, and the numbers SQLite's grammar allows after it ("(20)", "(10, 2)") as the length of a text or
+    // binary type, or the precision and scale of any other. In SQL, so that it runs on the server for a remote
+    // connection; its three numeric columns are typed by statement_backend::prepare_for_describe.
+    return "select name as \"COLUMN_NAME\","
+           " trim(case when p > 0 then substr(type, 1, p - 1) else type end) as \"DATA_TYPE\","
+           " case when is_text then n1 else 0 end as \"CHARACTER_MAXIMUM_LENGTH\","
+           " case when is_text then 0 else n1 end as \"NUMERIC_PRECISION\","
+           " case when is_text then 0 else n2 end as \"NUMERIC_SCALE\","
            " case when \"notnull\" = 0 then 'YES' else 'NO' end as \"IS_NULLABLE\""
-           " from pragma_table_info(:t)";
+           " from (select cid, name, type, \"notnull\", p,"
+           "   (type not like '%int%' and (type like '%char%' or type like '%clob%' or type like '%text%'))"
+           "     or type like '%blob%' or type like '%binary%' as is_text,"
+           "   cast(case when c > 0 then substr(args, 1, c - 1) else args end as integer) as n1,"
+           "   case when c > 0 then cast(substr(args, c + 1) as integer) else 0 end as n2"
+           "  from (select cid, name, type, \"notnull\", p, args, instr(args, ',') as c"
+           "   from (select cid, name, type, \"notnull\", p,"
+           "     case when p > 0 then substr(type, p + 1, instr(type, ')') - p - 1) else '' end as args"
+           "    from (select cid, name, type, \"notnull\", instr(type, '(') as p from pragma_table_info(:t)))))"
+           " order by cid";
 }
 
 std::string session_backend::create_column_type(data_type dt, int precision, int) {

@@ -343,6 +343,14 @@ int statement_backend::prepare_for_describe() {
     return guarded("describing", [&] {
         if (columns_.empty()) {
             for (const column_info& c : stmt_.columns()) columns_.push_back({c.name, type_of_declared(c.declared_type)});
+            // The column description query's numbers are expressions (no declared type, so strings otherwise):
+            // SOCI's column_info reads them only from integer columns.
+            if (sql_ == session_.get_column_descriptions_query()) {
+                for (column_desc& c : columns_) {
+                    if (c.name == "CHARACTER_MAXIMUM_LENGTH" || c.name == "NUMERIC_PRECISION" || c.name == "NUMERIC_SCALE")
+                        c.type = ::soci::dt_integer;
+                }
+            }
         }
         return static_cast<int>(columns_.size());
     });

@@ -6,6 +6,8 @@
 #   fetchcontent  FetchContent_Declare(libsql SOURCE_DIR <source tree>), no network
 #   shared        the source tree built with BUILD_SHARED_LIBS=ON, installed, its exported symbols checked, then
 #                 find_package as in install
+# Where this build tree has the SOCI backend, every mode but pkgconfig also builds soci_consumer against libsql::soci
+# and runs it through the factory and through SOCI's loader.
 # Usage: consumer_test.sh MODE SOURCE_DIR BUILD_DIR SCRATCH_DIR CXX CC BUILD_TYPE
 # SCRATCH_DIR is removed at the end, pass or fail.
 set -euo pipefail
@@ -61,21 +63,38 @@ check_prefix() {
 # COMPONENTS soci), and loadable by SOCI's loader from the prefix.
 soci_built=
 compgen -G "$build/src/soci/libsoci_libsql.so*" >/dev/null && soci_built=1
+# check_soci_backend DIR: libsoci_libsql.so.4.0 in DIR exports the factory and not the engine, and soci_consumer
+# runs through libsql::soci's factory and through SOCI's loader from DIR.
+check_soci_backend() {
+  local dir=$1 exported
+  [[ -f $dir/libsoci_libsql.so.4.0 ]] || fail "no libsoci_libsql.so.4.0 in $dir"
+  exported=$(nm -D --defined-only "$dir/libsoci_libsql.so.4.0" | awk '{print $3}')
+  grep -qx factory_libsql <<<"$exported" || fail "libsoci_libsql exports no factory_libsql"
+  if grep -q '^sqlite3' <<<"$exported"; then fail "libsoci_libsql exports the engine's sqlite3* symbols"; fi
+  consumer-build/soci_consumer || fail "soci_consumer exited $?"
+  SOCI_BACKENDS_PATH=$dir consumer-build/soci_consumer --by-name || fail "soci_consumer --by-name exited $?"
+}
+# check_soci PREFIX: the backend installed there, as find_package(libsql COMPONENTS soci) found it.
 check_soci() {
   local p=$1
   [[ -f $p/include/libsql/soci.hpp && -f $p/lib/cmake/libsql/libsqlSociTargets.cmake ]] ||
     fail "the SOCI backend's header or CMake targets not installed"
-  compgen -G "$p/lib/libsoci_libsql.so.4.0" >/dev/null || fail "libsoci_libsql.so.4.0 not installed"
-  local exported
-  exported=$(nm -D --defined-only "$p/lib/libsoci_libsql.so.4.0" | awk '{print $3}')
-  grep -qx factory_libsql <<<"$exported" || fail "libsoci_libsql exports no factory_libsql"
-  if grep -q '^sqlite3' <<<"$exported"; then fail "libsoci_libsql exports the engine's sqlite3* symbols"; fi
-  consumer-build/soci_consumer || fail "soci_consumer exited $?"
-  SOCI_BACKENDS_PATH=$p/lib consumer-build/soci_consumer --by-name || fail "soci_consumer --by-name exited $?"
+  check_soci_backend "$p/lib"
+}
+# check_soci_subproject: the backend built inside the consumer's build (add_subdirectory, FetchContent).
+check_soci_subproject() {
+  local so
+  so=$(find consumer-build -name libsoci_libsql.so.4.0 | head -1)
+  [[ -n $so ]] || fail "the subproject built no libsoci_libsql.so.4.0"
+  check_soci_backend "$(dirname "$so")"
 }
 
-# subproject: the library as part of the consumer's build; the server and the command are left out to stay quick.
-subproject=(-DLIBSQL_CONSUMER_SOURCE_DIR="$src" -DLIBSQL_BUILD_SERVER=OFF -DLIBSQL_BUILD_SOCI=OFF)
+# subproject: the library (and the SOCI backend when this machine has SOCI) as part of the consumer's build; the
+# server and the command are left out to stay quick.
+subproject=(-DLIBSQL_CONSUMER_SOURCE_DIR="$src" -DLIBSQL_BUILD_SERVER=OFF -DLIBSQL_CONSUMER_SOCI=${soci_built:+ON})
+soci_option=OFF
+[[ -z $soci_built ]] || soci_option=ON
+subproject+=(-DLIBSQL_BUILD_SOCI="$soci_option")
 
 case $mode in
   install)
@@ -97,14 +116,16 @@ case $mode in
     ;;
   subdirectory)
     consume -DLIBSQL_CONSUMER_MODE=subdirectory "${subproject[@]}"
+    [[ -z $soci_built ]] || check_soci_subproject
     ;;
   fetchcontent)
     consume -DLIBSQL_CONSUMER_MODE=fetchcontent "${subproject[@]}"
+    [[ -z $soci_built ]] || check_soci_subproject
     ;;
   shared)
     lib_build=$scratch/shared/lib-build
-    cmake -S "$src" -B "$lib_build" "${common[@]}" -DBUILD_SHARED_LIBS=ON -DLIBSQL_BUILD_SERVER=OFF -DLIBSQL_BUILD_SOCI=OFF \
-          -DLIBSQL_BUILD_TESTS=OFF -DLIBSQL_BUILD_BENCH=OFF -DLIBSQL_BUILD_EXAMPLES=OFF >lib-configure.log 2>&1 ||
+    cmake -S "$src" -B "$lib_build" "${common[@]}" -DBUILD_SHARED_LIBS=ON -DLIBSQL_BUILD_SERVER=OFF \
+          -DLIBSQL_BUILD_SOCI="$soci_option" -DLIBSQL_BUILD_TESTS=OFF -DLIBSQL_BUILD_BENCH=OFF -DLIBSQL_BUILD_EXAMPLES=OFF >lib-configure.log 2>&1 ||
       { cat lib-configure.log; fail "configuring the shared library"; }
     cmake --build "$lib_build" -j2 >lib-build.log 2>&1 || { cat lib-build.log; fail "building the shared library"; }
     cmake --install "$lib_build" --prefix "$scratch/prefix" >install.log || { cat install.log; fail "cmake --install"; }
@@ -120,7 +141,13 @@ case $mode in
     # Everything exported belongs to namespace libsql (functions, type information, virtual tables).
     others=$(grep -v 'libsql::' exported_demangled.txt || true)
     [[ -z $others ]] || { echo "$others" | head -20; fail "symbols outside namespace libsql exported"; }
-    consume -DLIBSQL_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$scratch/prefix"
+    consume -DLIBSQL_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$scratch/prefix" -DLIBSQL_CONSUMER_SOCI=${soci_built:+ON}
+    if [[ -n $soci_built ]]; then
+      # The backend links the shared libsql (found beside it through its $ORIGIN run path), not a copy of it.
+      objdump -p "$scratch/prefix/lib/libsoci_libsql.so.4.0" | grep -q "NEEDED *$soname" ||
+        fail "libsoci_libsql.so.4.0 does not link $soname"
+      check_soci "$scratch/prefix"
+    fi
     ;;
   *)
     fail "unknown mode (install, pkgconfig, subdirectory, fetchcontent, shared)"

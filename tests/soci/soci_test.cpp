@@ -8,6 +8,8 @@
 //   soci_test replica [catch args]   an embedded replica of that server (writes go to it, reads are local)
 //   soci_test auth    [catch args]   `libsql serve` with JWT auth, the token given as auth_token=
 //   soci_test tursodb [catch args]   tursodb --sync-server (npm turso): a server without describe or stored SQL
+//   soci_test tls     [catch args]   `libsql serve` over https:// with a throwaway CA and client certificates (mutual
+//                                    TLS), given as tls_ca_file=, tls_cert_file=, tls_key_file=
 #include <libsql/soci.hpp>
 
 #include <soci/soci.h>
@@ -17,6 +19,8 @@
 #include "support/jwt.hpp"
 #include "support/processes.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -31,6 +35,7 @@ namespace {
 
 std::string connect_string;
 std::string mode;
+std::filesystem::path certs;  ///< tls: the throwaway PKI of tests/support/make_test_certs.sh
 backend_factory const& backend = *soci::factory_libsql();
 
 // --- the tables of the common tests, as SOCI's sqlite3 driver defines them (SQLite's types and syntax)
@@ -115,6 +120,16 @@ struct temp_dir {
         std::filesystem::remove_all(path, ec);
     }
 };
+
+/// SOCI's prepare_column_descriptions(), every row.
+std::vector<column_info> describe(soci::session& sql, std::string table) {
+    std::vector<column_info> columns;
+    column_info ci;
+    statement st = (sql.prepare_column_descriptions(table), into(ci));
+    st.execute();
+    while (st.fetch()) columns.push_back(ci);
+    return columns;
+}
 
 } // namespace
 
@@ -322,12 +337,7 @@ TEST_CASE("libsql DDL helpers, table names and column descriptions", "[libsql][d
     sql.get_table_names(), into(names);
     CHECK(std::find(names.begin(), names.end(), "soci_ddl") != names.end());
 
-    std::vector<column_info> columns;
-    column_info ci;
-    std::string table = "soci_ddl";
-    statement st = (sql.prepare_column_descriptions(table), into(ci));
-    st.execute();
-    while (st.fetch()) columns.push_back(ci);
+    std::vector<column_info> columns = describe(sql, "soci_ddl");
     REQUIRE(columns.size() == 4);
     CHECK(columns[0].name == "id");
     CHECK(columns[0].type == dt_integer);
@@ -337,6 +347,85 @@ TEST_CASE("libsql DDL helpers, table names and column descriptions", "[libsql][d
     CHECK(columns[3].type == dt_date);
     CHECK(columns[1].nullable);
     sql.drop_table("soci_ddl");
+}
+
+TEST_CASE("libsql alter_column", "[libsql][ddl]") {
+    soci::session sql(backend, connect_string);
+    try { sql.drop_table("soci_ddl"); } catch (soci_error const&) {}
+    sql.create_table("soci_ddl").column("id", dt_integer).column("name", dt_string, 20);
+    std::vector<column_info> columns = describe(sql, "soci_ddl");
+    REQUIRE(columns.size() == 2);
+    CHECK(columns[1].length == 20);  // create_column_type(dt_string, 20): varchar(20)
+    CHECK(columns[1].nullable);
+
+    // libSQL's ALTER COLUMN ... TO: the new type, and a constraint appended by SOCI's ddl_type.
+    sql << "insert into soci_ddl(id, name) values(1, 'kept')";
+    sql.alter_column("soci_ddl", "name", dt_string, 40)("not null");
+    columns = describe(sql, "soci_ddl");
+    REQUIRE(columns.size() == 2);
+    CHECK(columns[1].name == "name");
+    CHECK(columns[1].type == dt_string);
+    CHECK(columns[1].length == 40);
+    CHECK_FALSE(columns[1].nullable);
+    std::string kept;
+    sql << "select name from soci_ddl where id = 1", into(kept);
+    CHECK(kept == "kept");
+    try {
+        sql << "insert into soci_ddl(id) values(2)";
+        FAIL("not null, added by alter_column, was not enforced");
+    } catch (libsql_soci_error const& e) {
+        CHECK(e.get_error_category() == soci_error::constraint_violation);
+    }
+    sql.drop_table("soci_ddl");
+}
+
+TEST_CASE("libsql column length precision and scale", "[libsql][ddl]") {
+    soci::session sql(backend, connect_string);
+    try { sql << "drop table soci_desc"; } catch (soci_error const&) {}
+    sql << "create table soci_desc(v varchar(20) not null, d decimal(10, 2), n numeric(7), c character ( 5 ), "
+           "t text, i integer, f float, b varbinary(16), u unsigned big int, x)";
+    const std::vector<column_info> columns = describe(sql, "soci_desc");
+    std::vector<std::string> data_types;
+    std::string table = "soci_desc";
+    {
+        soci::row r;
+        statement rows = (sql.prepare_column_descriptions(table), into(r));
+        rows.execute();
+        // SQLite keeps a declared type as written, except the names of STRICT's types (INTEGER, TEXT...), which
+        // it upper-cases: compared in lower case.
+        while (rows.fetch()) {
+            std::string t = r.get<std::string>("DATA_TYPE");
+            std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+            data_types.push_back(t);
+        }
+    }
+    REQUIRE(columns.size() == 10);
+    struct expected {
+        const char* name;
+        const char* declared;  ///< DATA_TYPE
+        std::size_t length, precision, scale;
+        soci::data_type type;
+    };
+    // column_info's type is SOCI's own reading of DATA_TYPE (soci/column-info.h): "numeric" with a scale is
+    // dt_double, without one dt_integer; names it does not know ("decimal", "float", "bigint"...) are dt_string.
+    const expected want[] = {
+        {"v", "varchar", 20, 0, 0, dt_string},     {"d", "decimal", 0, 10, 2, dt_string},
+        {"n", "numeric", 0, 7, 0, dt_integer},     {"c", "character", 5, 0, 0, dt_string},
+        {"t", "text", 0, 0, 0, dt_string},         {"i", "integer", 0, 0, 0, dt_integer},
+        {"f", "float", 0, 0, 0, dt_string},        {"b", "varbinary", 16, 0, 0, dt_string},
+        {"u", "unsigned big int", 0, 0, 0, dt_string}, {"x", "", 0, 0, 0, dt_string},
+    };
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+        INFO("column " << want[k].name);
+        CHECK(columns[k].name == want[k].name);
+        CHECK(data_types.at(k) == want[k].declared);
+        CHECK(columns[k].length == want[k].length);
+        CHECK(columns[k].precision == want[k].precision);
+        CHECK(columns[k].scale == want[k].scale);
+        CHECK(columns[k].type == want[k].type);
+        CHECK(columns[k].nullable == (k != 0));
+    }
+    sql << "drop table soci_desc";
 }
 
 TEST_CASE("libsql encryption and read-only options", "[libsql][connect][encryption]") {
@@ -398,6 +487,61 @@ TEST_CASE("libsql auth_token", "[libsql][connect][auth]") {
     CHECK_THROWS_AS(soci::session(backend, url + " auth_token=not.a.jwt") << "select 1", soci_error const&);
 }
 
+TEST_CASE("libsql TLS options", "[libsql][connect][tls]") {
+    if (mode != "tls") {
+        WARN("tls_ca_file=, tls_cert_file=, tls_key_file= and tls_verify= are checked over https (soci_test tls)");
+        return;
+    }
+    const std::string url = connect_string.substr(0, connect_string.find(' '));
+    const std::string port = url.substr(url.rfind(':') + 1);
+    const auto file = [](const char* name) { return (certs / name).string(); };
+    const std::string client = " tls_cert_file=" + file("client.pem") + " tls_key_file=" + file("client.key");
+    const auto select_42 = [](const std::string& where) {
+        soci::session sql(backend, where);
+        int n = 0;
+        sql << "select 40 + 2", into(n);
+        return n;
+    };
+    // What the suite runs on, and the same over wss://.
+    CHECK(select_42(connect_string) == 42);
+    CHECK(select_42("wss://localhost:" + port + " tls_ca_file=" + file("ca.pem") + client) == 42);
+    // tls_verify=0 accepts a certificate no CA given vouches for; tls_verify=1 is the default.
+    CHECK(select_42(url + client + " tls_verify=0") == 42);
+    CHECK(select_42(url + client + " tls_verify=1 tls_ca_file=" + file("ca.pem")) == 42);
+    // Refused: the system's CAs (no tls_ca_file), a CA that signed nothing here, no client certificate.
+    const auto refused = [&](const std::string& where) {
+        try {
+            (void)select_42(where);
+        } catch (libsql_soci_error const& e) {
+            CHECK(e.get_error_category() == soci_error::connection_error);
+            return true;
+        }
+        return false;
+    };
+    CHECK(refused(url + client));
+    CHECK(refused(url + client + " tls_ca_file=" + file("other-ca.pem")));
+    CHECK(refused(url + " tls_ca_file=" + file("ca.pem")));
+    // Values of the wrong form, and a certificate without its key, fail when the session opens.
+    CHECK_THROWS_AS(soci::session(backend, url + " tls_verify=sometimes"), soci_error const&);
+    CHECK_THROWS_AS(soci::session(backend, url + " tls_ca_file=" + file("ca.pem") + " tls_cert_file=" +
+                                               file("client.pem")),
+                    soci_error const&);
+    // An embedded replica syncs from the https:// primary with the same options.
+    temp_dir dir;
+    {
+        soci::session primary(backend, connect_string);
+        try { primary << "drop table soci_tls"; } catch (soci_error const&) {}
+        primary << "create table soci_tls(v integer)";
+        primary << "insert into soci_tls(v) values(7)";
+    }
+    soci::session replica(backend, (dir.path / "replica.db").string() + " sync_url=" + url +
+                                       connect_string.substr(connect_string.find(' ')));
+    int v = 0;
+    replica << "select v from soci_tls", into(v);
+    CHECK(v == 7);
+    replica << "drop table soci_tls";
+}
+
 /// An Ed25519 key (PEM, for libsql serve --auth-jwt-key-file) and a token signed with it (support/jwt.hpp).
 std::string make_jwt(const std::string& key_file) {
     return libsql::test::make_signed_tokens(key_file, {"{exp:now+3600}"}).front();
@@ -405,7 +549,7 @@ std::string make_jwt(const std::string& key_file) {
 
 int main(int argc, char** argv) {
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr << "usage: " << argv[0] << " local|remote|ws|replica|auth|tursodb|CONNECT-STRING [catch options]\n";
+        std::cerr << "usage: " << argv[0] << " local|remote|ws|replica|auth|tls|tursodb|CONNECT-STRING [catch options]\n";
         return 2;
     }
     mode = argv[1];
@@ -434,6 +578,21 @@ int main(int argc, char** argv) {
         }
         server = std::make_unique<libsql::test::libsql_server>(db, std::vector<std::string>{"--auth-jwt-key-file", key});
         connect_string = "http://127.0.0.1:" + std::to_string(server->port()) + " auth_token=" + token;
+    } else if (mode == "tls") {
+        // A server that asks every client for a certificate signed by the test CA.
+        certs = dir.path / "certs";
+        std::filesystem::create_directory(certs);
+        const std::string cmd = std::string("bash '") + LIBSQL_TEST_CERTS_SCRIPT + "' '" + certs.string() + "'";
+        if (std::system(cmd.c_str()) != 0) {
+            std::cerr << "soci_test: make_test_certs.sh failed (is openssl installed? scripts/setup)\n";
+            return 1;
+        }
+        const auto file = [](const char* name) { return (certs / name).string(); };
+        server = std::make_unique<libsql::test::libsql_server>(
+            db, std::vector<std::string>{"--tls-cert-file", file("server.pem"), "--tls-key-file", file("server.key"),
+                                         "--tls-client-ca-file", file("ca.pem")});
+        connect_string = "https://localhost:" + std::to_string(server->port()) + " tls_ca_file=" + file("ca.pem") +
+                         " tls_cert_file=" + file("client.pem") + " tls_key_file=" + file("client.key");
     } else if (mode == "tursodb") {
         if (!libsql::test::tursodb_available()) {
             std::cerr << "soci_test: tursodb is not installed (scripts/setup): skipped\n";
