@@ -520,6 +520,13 @@ TEST(replication, a_replica_following_generations_under_concurrent_writes_and_ch
     for (int w = 0; w < 4; ++w) {
         writers.emplace_back([&, w] {
             for (int i = 0; i < 30; ++i) {
+                if (i == 15) {
+                    // Half-way, all writers pause until a checkpoint has ended a generation (bounded): on a loaded
+                    // machine the writers may otherwise never leave the database quiet while the checkpointer looks.
+                    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                    while (checkpoints.load() == 0 && std::chrono::steady_clock::now() < until)
+                        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                }
                 const int id = w * 1000 + i;
                 const std::string body = R"x({"requests":[{"type":"execute","stmt":{"sql":"INSERT INTO t VALUES ()x" +
                                          std::to_string(id) + R"x(, randomblob(200))"}}]})x";
