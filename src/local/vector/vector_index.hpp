@@ -11,6 +11,7 @@
 
 struct sqlite3;
 struct sqlite3_stmt;
+struct sqlite3_blob;
 
 namespace libsql::vec {
 
@@ -41,6 +42,38 @@ void put_le64(std::uint8_t* p, std::uint64_t v) noexcept;
 [[nodiscard]] std::vector<std::uint8_t> stored_bytes(const vector_data& v, vtype t);
 /// The index's metric over float32 vectors.
 [[nodiscard]] float index_distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) noexcept;
+/// The same over l.dims floats, given each vector's sum of squares (sum_squares; unused for l2): a vector met many
+/// times (the query, a candidate) has its norm computed once. Equal to the form above for the same vectors.
+[[nodiscard]] float index_distance(const index_layout& l, const float* a, float aa, const float* b, float bb) noexcept;
+/// Sum of squares in the graph's lane order (eight independent sums, vectorised by the compiler at -O2).
+[[nodiscard]] float sum_squares(const float* a, std::size_t n) noexcept;
+
+/// The node blocks of <index>_shadow read and written in place through one sqlite3_blob handle moved from row to
+/// row (sqlite3_blob_reopen): a hop reads only the bytes it needs, an edge change writes only the bytes that
+/// changed (as libSQL's own blob I/O does), with no statement per node. Closed on scope exit.
+class node_blobs {
+public:
+    node_blobs(sqlite3* db, std::string schema, std::string table, bool writable, std::string where, std::size_t block);
+    ~node_blobs();
+    node_blobs(const node_blobs&) = delete;
+    node_blobs& operator=(const node_blobs&) = delete;
+    /// Points the handle at rowid's block; false when the table has no such row. A block shorter than the
+    /// layout's, or not a blob, fails ("node block of row N is truncated").
+    bool seek(std::int64_t rowid);
+    void read(void* out, std::size_t n, std::size_t offset);
+    void write(const void* in, std::size_t n, std::size_t offset);
+    /// The vector of type t stored at offset, as float32 (a float32 one read straight into out).
+    void read_vector(vtype t, std::uint32_t dims, std::size_t offset, std::vector<float>& out);
+
+private:
+    std::vector<std::uint8_t> scratch_;
+    sqlite3* db_;
+    std::string schema_, table_, where_;
+    bool writable_;
+    std::size_t block_;
+    sqlite3_blob* h_ = nullptr;
+    std::int64_t at_ = 0;
+};
 
 /// A statement finalised on scope exit; preparation failures raise vector_error("<prefix>: <engine message>").
 struct stmt {
