@@ -32,7 +32,6 @@
 #include <map>
 #include <new>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -209,6 +208,46 @@ float index_distance(const index_layout& l, const std::vector<float>& a, const s
     if (a.size() < l.dims || b.size() < l.dims) return l.metric == 2 ? std::numeric_limits<float>::max() : 2.0f;
     return index_distance(l, a.data(), l.metric == 2 ? 0 : sum_squares(a.data(), l.dims), b.data(),
                           l.metric == 2 ? 0 : sum_squares(b.data(), l.dims));
+}
+
+// ---- rowid_map ----
+
+std::size_t rowid_map::home(std::int64_t rowid) const noexcept {
+    auto x = static_cast<std::uint64_t>(rowid) * 0x9e3779b97f4a7c15ull; // Fibonacci hashing: rowids are dense
+    return static_cast<std::size_t>(x >> 32) & (slots_.size() - 1);
+}
+
+std::pair<float*, bool> rowid_map::emplace(std::int64_t rowid) {
+    if (2 * (size_ + 1) > slots_.size()) { // at most half full
+        std::vector<slot> old = std::move(slots_);
+        slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{0, 0, false});
+        size_ = 0;
+        for (const slot& o : old)
+            if (o.used) *emplace(o.rowid).first = o.d;
+    }
+    for (std::size_t i = home(rowid);; i = (i + 1) & (slots_.size() - 1)) {
+        slot& s = slots_[i];
+        if (!s.used) {
+            s = {rowid, 0, true};
+            ++size_;
+            return {&s.d, true};
+        }
+        if (s.rowid == rowid) return {&s.d, false};
+    }
+}
+
+const float* rowid_map::find(std::int64_t rowid) const noexcept {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = home(rowid);; i = (i + 1) & (slots_.size() - 1)) {
+        const slot& s = slots_[i];
+        if (!s.used) return nullptr;
+        if (s.rowid == rowid) return &s.d;
+    }
+}
+
+void rowid_map::clear() noexcept {
+    for (slot& s : slots_) s.used = false;
+    size_ = 0;
 }
 
 // ---- node_blobs ----
@@ -642,8 +681,8 @@ private:
         float worst = d;
         for (std::size_t e = 0; e < n.count; ++e) {
             const std::uint8_t* meta = n.meta.data() + e * 16;
-            if (const auto it = near_.find(meta_rowid(meta)); it != near_.end()) {
-                to_new[e] = it->second;
+            if (const float* known = near_.find(meta_rowid(meta))) {
+                to_new[e] = *known;
             } else {
                 seek_existing(n.rowid);
                 blobs_.read_vector(l_.edge_type, l_.dims, edge_at(e), edge_buf_);
@@ -725,8 +764,10 @@ private:
 
     /// A random node to start from, or 0 rows.
     bool random_start(std::int64_t& out) {
-        stmt s(db_, "SELECT index_key FROM " + shadow_ + " WHERE index_key >= (SELECT min(index_key) + abs(random() % "
-                    "(max(index_key) - min(index_key) + 1)) FROM " + shadow_ + ") ORDER BY index_key LIMIT 1", where_.c_str());
+        // min and max in separate subqueries: each is one b-tree descent (together in one SELECT they scan)
+        const std::string lo = "(SELECT min(index_key) FROM " + shadow_ + ")", hi = "(SELECT max(index_key) FROM " + shadow_ + ")";
+        stmt s(db_, "SELECT index_key FROM " + shadow_ + " WHERE index_key >= (SELECT a + abs(random() % (b - a + 1)) FROM (SELECT " + lo +
+                    " AS a, " + hi + " AS b)) ORDER BY index_key LIMIT 1", where_.c_str());
         if (sqlite3_step(s.st) != SQLITE_ROW) return false;
         out = sqlite3_column_int64(s.st, 0);
         return true;
@@ -739,7 +780,7 @@ private:
         struct entry { float d; std::int64_t rowid; bool done; };
         std::vector<entry> beam;
         std::vector<seen_node> visited;
-        near_.emplace(start, 0.0f);
+        (void)near_.emplace(start);
         beam.push_back({0, start, false});
         const std::size_t width = std::max<std::size_t>(l_.insert_l, 1);
         for (;;) {
@@ -763,16 +804,16 @@ private:
             next->d = dist(q.vec, qq, n.vec, n.vv);
             if (id == start) {
                 const cand self = cand_of(n);
-                near_[id] = dist(q.edge, q.ee, self.v, self.vv);
+                *near_.emplace(id).first = dist(q.edge, q.ee, self.v, self.vv);
             }
             for (std::size_t e = 0; e < n.count; ++e) {
                 const std::int64_t to = meta_rowid(n.meta.data() + e * 16);
                 n.zombie = n.zombie || to == q.rowid;
-                const auto [it, fresh] = near_.emplace(to, 0.0f);
+                const auto [d, fresh] = near_.emplace(to);
                 if (!fresh) continue;
                 blobs_.read_vector(l_.edge_type, l_.dims, edge_at(e), edge_buf_);
-                it->second = dist(q.edge, q.ee, edge_buf_, norm(edge_buf_));
-                const entry c{it->second, to, false};
+                *d = dist(q.edge, q.ee, edge_buf_, norm(edge_buf_));
+                const entry c{*d, to, false};
                 if (beam.size() >= width && !(c.d < beam.back().d)) continue;
                 beam.insert(std::upper_bound(beam.begin(), beam.end(), c, [](const entry& a, const entry& b) { return a.d < b.d; }), c);
                 if (beam.size() > width) beam.pop_back();
@@ -788,7 +829,7 @@ private:
     index_layout l_;
     std::string shadow_;
     node_blobs blobs_;
-    std::unordered_map<std::int64_t, float> near_; // an insert's distances from the new node, by rowid
+    rowid_map near_; // an insert's distances from the new node, by rowid
     std::vector<float> to_new_, edge_buf_;
     std::vector<std::uint8_t> edge_copy_;
 };

@@ -48,6 +48,21 @@ void put_le64(std::uint8_t* p, std::uint64_t v) noexcept;
 /// Sum of squares in the graph's lane order (eight independent sums, vectorised by the compiler at -O2).
 [[nodiscard]] float sum_squares(const float* a, std::size_t n) noexcept;
 
+/// Rowid → distance, open addressing in one array (a search meets thousands of rowids: no allocation per entry).
+class rowid_map {
+public:
+    /// The slot for rowid and whether it was just added (its value then 0).
+    std::pair<float*, bool> emplace(std::int64_t rowid);
+    [[nodiscard]] const float* find(std::int64_t rowid) const noexcept;
+    void clear() noexcept;
+
+private:
+    struct slot { std::int64_t rowid; float d; bool used; };
+    std::vector<slot> slots_;
+    std::size_t size_ = 0;
+    [[nodiscard]] std::size_t home(std::int64_t rowid) const noexcept;
+};
+
 /// The node blocks of <index>_shadow read and written in place through one sqlite3_blob handle moved from row to
 /// row (sqlite3_blob_reopen): a hop reads only the bytes it needs, an edge change writes only the bytes that
 /// changed (as libSQL's own blob I/O does), with no statement per node. Closed on scope exit.

@@ -15,7 +15,6 @@
 #include <cstring>
 #include <new>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace libsql::vec {
@@ -56,7 +55,7 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
     const std::size_t width = std::max<std::size_t>(l.search_l, static_cast<std::size_t>(std::min<std::int64_t>(k, 100000)));
     std::vector<candidate> cands;
     std::vector<std::pair<float, std::int64_t>> found;
-    std::unordered_set<std::int64_t> seen;
+    rowid_map seen;
     std::vector<float> vec;
     std::vector<std::uint8_t> meta;
     std::uint8_t head[10];
@@ -74,7 +73,7 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
         found.emplace_back(d, id);
         for (std::size_t e = 0; e < meta.size() / 16; ++e) {
             const auto neighbour = static_cast<std::int64_t>(le64(meta.data() + e * 16 + 8));
-            if (!seen.insert(neighbour).second) continue;
+            if (!seen.emplace(neighbour).second) continue;
             blobs.read_vector(l.edge_type, l.dims, l.node_meta + l.node_vec + e * l.edge_vec, vec);
             const candidate c{index_distance(l, q.f32.data(), qq, vec.data(), norm(vec)), neighbour, false};
             if (cands.size() >= width && !(c.dist < cands.back().dist || (c.dist == cands.back().dist && c.rowid < cands.back().rowid)))
@@ -89,7 +88,7 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
     float d = 0;
     if (!hop(start, d)) return {};
     cands.push_back({d, start, true});
-    seen.insert(start);
+    (void)seen.emplace(start);
     expand(start, d);
     for (;;) {
         auto next = std::find_if(cands.begin(), cands.end(), [](const candidate& c) { return !c.visited; });
