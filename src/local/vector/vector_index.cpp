@@ -806,14 +806,30 @@ private:
                 const cand self = cand_of(n);
                 *near_.emplace(id).first = dist(q.edge, q.ee, self.v, self.vv);
             }
+            unseen_.clear();
             for (std::size_t e = 0; e < n.count; ++e) {
                 const std::int64_t to = meta_rowid(n.meta.data() + e * 16);
                 n.zombie = n.zombie || to == q.rowid;
-                const auto [d, fresh] = near_.emplace(to);
-                if (!fresh) continue;
-                blobs_.read_vector(l_.edge_type, l_.dims, edge_at(e), edge_buf_);
-                *d = dist(q.edge, q.ee, edge_buf_, norm(edge_buf_));
-                const entry c{*d, to, false};
+                if (near_.emplace(to).second) unseen_.push_back(e);
+            }
+            // most edges new: their vectors in one sequential read; else one read each
+            const bool bulk = l_.edge_type == vtype::f32 && std::endian::native == std::endian::little && 2 * unseen_.size() > n.count;
+            if (bulk) {
+                edges_buf_.resize(n.count * l_.dims);
+                blobs_.read(edges_buf_.data(), n.count * l_.edge_vec, edge_at(0));
+            }
+            for (const std::size_t e : unseen_) {
+                const std::int64_t to = meta_rowid(n.meta.data() + e * 16);
+                float d;
+                if (bulk) {
+                    const float* v = edges_buf_.data() + e * l_.dims;
+                    d = index_distance(l_, q.edge.data(), q.ee, v, l_.metric == 2 ? 0 : sum_squares(v, l_.dims));
+                } else {
+                    blobs_.read_vector(l_.edge_type, l_.dims, edge_at(e), edge_buf_);
+                    d = dist(q.edge, q.ee, edge_buf_, norm(edge_buf_));
+                }
+                *near_.emplace(to).first = d; // a second probe: the first ones' slots may have moved (rehash)
+                const entry c{d, to, false};
                 if (beam.size() >= width && !(c.d < beam.back().d)) continue;
                 beam.insert(std::upper_bound(beam.begin(), beam.end(), c, [](const entry& a, const entry& b) { return a.d < b.d; }), c);
                 if (beam.size() > width) beam.pop_back();
@@ -830,7 +846,8 @@ private:
     std::string shadow_;
     node_blobs blobs_;
     rowid_map near_; // an insert's distances from the new node, by rowid
-    std::vector<float> to_new_, edge_buf_;
+    std::vector<float> to_new_, edge_buf_, edges_buf_;
+    std::vector<std::size_t> unseen_; // a hop's edges to nodes not met before
     std::vector<std::uint8_t> edge_copy_;
 };
 

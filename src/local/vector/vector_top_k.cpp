@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <string>
@@ -56,8 +57,9 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
     std::vector<candidate> cands;
     std::vector<std::pair<float, std::int64_t>> found;
     rowid_map seen;
-    std::vector<float> vec;
+    std::vector<float> vec, edge_vecs;
     std::vector<std::uint8_t> meta;
+    std::vector<std::size_t> unseen;
     std::uint8_t head[10];
     auto hop = [&](std::int64_t id, float& d) { // reads id's node: its distance, its edges into meta
         if (!blobs.seek(id)) return false;
@@ -71,11 +73,24 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
     };
     auto expand = [&](std::int64_t id, float d) {
         found.emplace_back(d, id);
-        for (std::size_t e = 0; e < meta.size() / 16; ++e) {
+        const std::size_t count = meta.size() / 16;
+        unseen.clear();
+        for (std::size_t e = 0; e < count; ++e)
+            if (seen.emplace(static_cast<std::int64_t>(le64(meta.data() + e * 16 + 8))).second) unseen.push_back(e);
+        // most edges new: their vectors in one sequential read; else one read each
+        const bool bulk = l.edge_type == vtype::f32 && std::endian::native == std::endian::little && 2 * unseen.size() > count;
+        if (bulk) {
+            edge_vecs.resize(count * l.dims);
+            blobs.read(edge_vecs.data(), count * l.edge_vec, l.node_meta + l.node_vec);
+        }
+        for (const std::size_t e : unseen) {
             const auto neighbour = static_cast<std::int64_t>(le64(meta.data() + e * 16 + 8));
-            if (!seen.emplace(neighbour).second) continue;
-            blobs.read_vector(l.edge_type, l.dims, l.node_meta + l.node_vec + e * l.edge_vec, vec);
-            const candidate c{index_distance(l, q.f32.data(), qq, vec.data(), norm(vec)), neighbour, false};
+            const float* v = edge_vecs.data() + e * l.dims;
+            if (!bulk) {
+                blobs.read_vector(l.edge_type, l.dims, l.node_meta + l.node_vec + e * l.edge_vec, vec);
+                v = vec.data();
+            }
+            const candidate c{index_distance(l, q.f32.data(), qq, v, l.metric == 2 ? 0 : sum_squares(v, l.dims)), neighbour, false};
             if (cands.size() >= width && !(c.dist < cands.back().dist || (c.dist == cands.back().dist && c.rowid < cands.back().rowid)))
                 continue;
             cands.insert(std::upper_bound(cands.begin(), cands.end(), c, [](const candidate& a, const candidate& b) {
