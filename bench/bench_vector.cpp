@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -81,11 +80,6 @@ int main(int argc, char** argv) {
     // The index: the first index_rows rows, with brute force over the same rows as the reference.
     double index_insert_s = 0, index_query_s = 0, recall = 0;
     if (index_rows > 0) {
-        // npm libsql's ":memory:" is SQLite's in-memory pager, which keeps every page in its cache; libsql-cpp's is a
-        // memdb file (shared by the database's connections) behind a page cache of SQLite's default 2 MiB. The
-        // index test runs with a cache that holds the database (LIBSQL_BENCH_DEFAULT_CACHE=1: the default), so that
-        // both sides read their pages from memory without copies.
-        if (!std::getenv("LIBSQL_BENCH_DEFAULT_CACHE")) conn.execute("PRAGMA cache_size = -2000000");
         conn.execute("CREATE TABLE vi(id INTEGER PRIMARY KEY, emb F32_BLOB(" + std::to_string(dims) + "))");
         conn.execute("CREATE INDEX vi_idx ON vi(libsql_vector_idx(emb))");
         t0 = std::chrono::steady_clock::now();

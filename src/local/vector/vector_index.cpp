@@ -39,12 +39,6 @@ namespace libsql::vec {
 
 // ---- shared layout helpers (vector_index.hpp) ----
 
-std::uint64_t le64(const std::uint8_t* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
-
 void put_le64(std::uint8_t* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
 }

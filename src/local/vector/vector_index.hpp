@@ -4,8 +4,10 @@
 
 #include "core/vector_format.hpp"
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -27,7 +29,15 @@ struct index_layout {
     double alpha = 1.2;
 };
 
-[[nodiscard]] std::uint64_t le64(const std::uint8_t* p) noexcept;
+[[nodiscard]] inline std::uint64_t le64(const std::uint8_t* p) noexcept {
+    std::uint64_t v = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    }
+    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+    return v;
+}
 void put_le64(std::uint8_t* p, std::uint64_t v) noexcept;
 /// Bytes of one stored vector (no type trailer in a block).
 [[nodiscard]] std::size_t payload_size(vtype t, std::uint32_t dims);
