@@ -207,18 +207,24 @@ float index_distance(const index_layout& l, const std::vector<float>& a, const s
 // ---- rowid_map ----
 
 std::size_t rowid_map::home(std::int64_t rowid) const noexcept {
-    auto x = static_cast<std::uint64_t>(rowid) * 0x9e3779b97f4a7c15ull; // Fibonacci hashing: rowids are dense
-    return static_cast<std::size_t>(x >> 32) & (slots_.size() - 1);
+    // Fibonacci hashing: the product's top bits (rowids are dense and would cluster in the low ones)
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(rowid) * 0x9e3779b97f4a7c15ull) >> shift_);
+}
+
+void rowid_map::reserve(std::size_t n) {
+    std::size_t cap = 1024;
+    while (cap < 2 * n) cap *= 2;
+    if (cap <= slots_.size()) return;
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(cap, slot{0, 0, false});
+    shift_ = 64 - std::countr_zero(slots_.size());
+    size_ = 0;
+    for (const slot& o : old)
+        if (o.used) *emplace(o.rowid).first = o.d;
 }
 
 std::pair<float*, bool> rowid_map::emplace(std::int64_t rowid) {
-    if (2 * (size_ + 1) > slots_.size()) { // at most half full
-        std::vector<slot> old = std::move(slots_);
-        slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{0, 0, false});
-        size_ = 0;
-        for (const slot& o : old)
-            if (o.used) *emplace(o.rowid).first = o.d;
-    }
+    if (2 * (size_ + 1) > slots_.size()) reserve(2 * (size_ + 1)); // at most half full
     for (std::size_t i = home(rowid);; i = (i + 1) & (slots_.size() - 1)) {
         slot& s = slots_[i];
         if (!s.used) {
@@ -510,6 +516,7 @@ public:
         std::int64_t start = 0;
         std::vector<seen_node> visited;
         near_.clear();
+        near_.reserve(std::min<std::size_t>(l_.insert_l * (l_.max_edges + 1) + 16, std::size_t{1} << 20));
         if (random_start(start)) visited = visit(start, fresh, norm(fresh.vec));
         {
             std::vector<cand> pool;

@@ -65,11 +65,14 @@ public:
     std::pair<float*, bool> emplace(std::int64_t rowid);
     [[nodiscard]] const float* find(std::int64_t rowid) const noexcept;
     void clear() noexcept;
+    /// Room for n rowids without growing.
+    void reserve(std::size_t n);
 
 private:
     struct slot { std::int64_t rowid; float d; bool used; };
     std::vector<slot> slots_;
     std::size_t size_ = 0;
+    int shift_ = 64;
     [[nodiscard]] std::size_t home(std::int64_t rowid) const noexcept;
 };
 

@@ -57,6 +57,7 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
     std::vector<candidate> cands;
     std::vector<std::pair<float, std::int64_t>> found;
     rowid_map seen;
+    seen.reserve(std::min<std::size_t>(width * (l.max_edges + 1) + 16, std::size_t{1} << 20));
     std::vector<float> vec, edge_vecs;
     std::vector<std::uint8_t> meta;
     std::vector<std::size_t> unseen;
