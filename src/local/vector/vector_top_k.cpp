@@ -86,8 +86,10 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
         }
         for (const std::size_t e : unseen) {
             const auto neighbour = static_cast<std::int64_t>(le64(meta.data() + e * 16 + 8));
-            const float* v = edge_vecs.data() + e * l.dims;
-            if (!bulk) {
+            const float* v = nullptr;
+            if (bulk) {
+                v = edge_vecs.data() + e * l.dims;
+            } else {
                 blobs.read_vector(l.edge_type, l.dims, l.node_meta + l.node_vec + e * l.edge_vec, vec);
                 v = vec.data();
             }
