@@ -32,19 +32,12 @@
 #include <map>
 #include <new>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace libsql::vec {
 
 // ---- shared layout helpers (vector_index.hpp) ----
-
-std::uint64_t le64(const std::uint8_t* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
 
 void put_le64(std::uint8_t* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
@@ -162,49 +155,155 @@ std::vector<std::uint8_t> stored_bytes(const vector_data& v, vtype t) {
     return blob;
 }
 
-float index_distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) noexcept {
-    // The graph's own ranking, never shown to users: eight independent sums (the compiler vectorises them),
-    // not the SQL functions' sequential order. A zero or non-finite vector is as far as can be, so that sorting
-    // and pruning never meet a NaN.
-    constexpr std::size_t lanes = 8;
-    const float* x = a.data();
-    const float* y = b.data();
-    const std::size_t n = std::min<std::size_t>({a.size(), b.size(), l.dims});
-    float s0[lanes] = {}, s1[lanes] = {}, s2[lanes] = {};
+// The graph's own ranking, never shown to users: eight independent sums (the compiler vectorises them at -O2 with
+// SSE2, no -march assumed), not the SQL functions' sequential order. A zero or non-finite vector is as far as can
+// be, so that sorting and pruning never meet a NaN.
+namespace {
+constexpr std::size_t lanes = 8;
+
+float dot(const float* x, const float* y, std::size_t n) noexcept {
+    float s[lanes] = {};
     std::size_t i = 0;
-    if (l.metric == 2) {
-        for (; i + lanes <= n; i += lanes)
-            for (std::size_t k = 0; k < lanes; ++k) {
-                const float d = x[i + k] - y[i + k];
-                s0[k] += d * d;
-            }
-        float sum = 0;
-        for (; i < n; ++i) sum += (x[i] - y[i]) * (x[i] - y[i]);
-        for (std::size_t k = 0; k < lanes; ++k) sum += s0[k];
-        const float r = std::sqrt(sum);
-        return std::isfinite(r) ? r : std::numeric_limits<float>::max();
-    }
+    for (; i + lanes <= n; i += lanes)
+        for (std::size_t k = 0; k < lanes; ++k) s[k] += x[i + k] * y[i + k];
+    float sum = 0;
+    for (; i < n; ++i) sum += x[i] * y[i];
+    for (std::size_t k = 0; k < lanes; ++k) sum += s[k];
+    return sum;
+}
+
+float l2(const float* x, const float* y, std::size_t n) noexcept {
+    float s[lanes] = {};
+    std::size_t i = 0;
     for (; i + lanes <= n; i += lanes)
         for (std::size_t k = 0; k < lanes; ++k) {
-            s0[k] += x[i + k] * y[i + k];
-            s1[k] += x[i + k] * x[i + k];
-            s2[k] += y[i + k] * y[i + k];
+            const float d = x[i + k] - y[i + k];
+            s[k] += d * d;
         }
-    float dot = 0, n1 = 0, n2 = 0;
-    for (; i < n; ++i) {
-        dot += x[i] * y[i];
-        n1 += x[i] * x[i];
-        n2 += y[i] * y[i];
-    }
-    for (std::size_t k = 0; k < lanes; ++k) {
-        dot += s0[k];
-        n1 += s1[k];
-        n2 += s2[k];
-    }
-    const double denom = std::sqrt(static_cast<double>(n1) * static_cast<double>(n2));
+    float sum = 0;
+    for (; i < n; ++i) sum += (x[i] - y[i]) * (x[i] - y[i]);
+    for (std::size_t k = 0; k < lanes; ++k) sum += s[k];
+    const float r = std::sqrt(sum);
+    return std::isfinite(r) ? r : std::numeric_limits<float>::max();
+}
+} // namespace
+
+float sum_squares(const float* a, std::size_t n) noexcept { return dot(a, a, n); }
+
+float index_distance(const index_layout& l, const float* a, float aa, const float* b, float bb) noexcept {
+    if (l.metric == 2) return l2(a, b, l.dims);
+    const double denom = std::sqrt(static_cast<double>(aa) * static_cast<double>(bb));
     if (!(denom > 0) || !std::isfinite(denom)) return 2.0f;
-    const float r = static_cast<float>(1.0 - static_cast<double>(dot) / denom);
+    const float r = static_cast<float>(1.0 - static_cast<double>(dot(a, b, l.dims)) / denom);
     return std::isfinite(r) ? r : 2.0f;
+}
+
+float index_distance(const index_layout& l, const std::vector<float>& a, const std::vector<float>& b) noexcept {
+    if (a.size() < l.dims || b.size() < l.dims) return l.metric == 2 ? std::numeric_limits<float>::max() : 2.0f;
+    return index_distance(l, a.data(), l.metric == 2 ? 0 : sum_squares(a.data(), l.dims), b.data(),
+                          l.metric == 2 ? 0 : sum_squares(b.data(), l.dims));
+}
+
+// ---- rowid_map ----
+
+std::size_t rowid_map::home(std::int64_t rowid) const noexcept {
+    // Fibonacci hashing: the product's top bits (rowids are dense and would cluster in the low ones)
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(rowid) * 0x9e3779b97f4a7c15ull) >> shift_);
+}
+
+void rowid_map::reserve(std::size_t n) {
+    std::size_t cap = 1024;
+    while (cap < 2 * n) cap *= 2;
+    if (cap <= slots_.size()) return;
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(cap, slot{0, 0, false});
+    shift_ = 64 - std::countr_zero(slots_.size());
+    size_ = 0;
+    for (const slot& o : old)
+        if (o.used) *emplace(o.rowid).first = o.d;
+}
+
+std::pair<float*, bool> rowid_map::emplace(std::int64_t rowid) {
+    if (2 * (size_ + 1) > slots_.size()) reserve(2 * (size_ + 1)); // at most half full
+    for (std::size_t i = home(rowid);; i = (i + 1) & (slots_.size() - 1)) {
+        slot& s = slots_[i];
+        if (!s.used) {
+            s = {rowid, 0, true};
+            ++size_;
+            return {&s.d, true};
+        }
+        if (s.rowid == rowid) return {&s.d, false};
+    }
+}
+
+const float* rowid_map::find(std::int64_t rowid) const noexcept {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = home(rowid);; i = (i + 1) & (slots_.size() - 1)) {
+        const slot& s = slots_[i];
+        if (!s.used) return nullptr;
+        if (s.rowid == rowid) return &s.d;
+    }
+}
+
+void rowid_map::clear() noexcept {
+    for (slot& s : slots_) s.used = false;
+    size_ = 0;
+}
+
+// ---- node_blobs ----
+
+void node_blobs::read_vector(vtype t, std::uint32_t dims, std::size_t offset, std::vector<float>& out) {
+    if constexpr (std::endian::native == std::endian::little) {
+        if (t == vtype::f32) {
+            out.resize(dims);
+            read(out.data(), std::size_t{dims} * 4, offset);
+            return;
+        }
+    }
+    scratch_.resize(payload_size(t, dims));
+    read(scratch_.data(), scratch_.size(), offset);
+    out = stored_as_f32(scratch_.data(), t, dims);
+}
+
+node_blobs::node_blobs(sqlite3* db, std::string schema, std::string table, bool writable, std::string where, std::size_t block)
+    : db_(db), schema_(std::move(schema)), table_(std::move(table)), where_(std::move(where)), writable_(writable), block_(block) {}
+
+node_blobs::~node_blobs() { sqlite3_blob_close(h_); }
+
+bool node_blobs::seek(std::int64_t rowid) {
+    if (h_ && sqlite3_blob_reopen(h_, rowid) == SQLITE_OK) {
+        at_ = rowid;
+    } else {
+        // a failed reopen leaves the handle aborted: open a new one (also the first time)
+        sqlite3_blob_close(h_);
+        h_ = nullptr;
+        const int rc = sqlite3_blob_open(db_, schema_.c_str(), table_.c_str(), "data", rowid, writable_ ? 1 : 0, &h_);
+        if (rc != SQLITE_OK) {
+            const std::string msg = sqlite3_errmsg(db_);
+            sqlite3_blob_close(h_);
+            h_ = nullptr;
+            if (rc == SQLITE_ERROR && msg.rfind("no such rowid", 0) == 0) return false;
+            if (rc == SQLITE_ERROR && msg.rfind("cannot open value of type", 0) == 0)
+                fail(where_ + ": node block of row " + std::to_string(rowid) + " is truncated");
+            fail(where_ + ": " + msg);
+        }
+        at_ = rowid;
+    }
+    if (static_cast<std::size_t>(sqlite3_blob_bytes(h_)) < block_)
+        fail(where_ + ": node block of row " + std::to_string(rowid) + " is truncated");
+    return true;
+}
+
+void node_blobs::read(void* out, std::size_t n, std::size_t offset) {
+    if (n == 0) return;
+    if (!h_ || sqlite3_blob_read(h_, out, static_cast<int>(n), static_cast<int>(offset)) != SQLITE_OK)
+        fail(where_ + ": failed to read node block of row " + std::to_string(at_) + ": " + sqlite3_errmsg(db_));
+}
+
+void node_blobs::write(const void* in, std::size_t n, std::size_t offset) {
+    if (n == 0) return;
+    if (!h_ || sqlite3_blob_write(h_, in, static_cast<int>(n), static_cast<int>(offset)) != SQLITE_OK)
+        fail(where_ + ": failed to flush blob: " + sqlite3_errmsg(db_));
 }
 
 namespace {
@@ -362,228 +461,46 @@ void exec(sqlite3* db, const std::string& sql, const char* prefix) {
 
 // ---- the graph ----
 
+/// A node read whole: a delete's repairs, and the rare re-prune of a node holding an edge to the rowid inserted.
 struct node {
-    std::int64_t rowid;
+    std::int64_t rowid = 0;
     std::vector<std::uint8_t> block;
     std::vector<float> vec;  // the exact vector, float32
     std::vector<float> edge; // the vector as its neighbours store it (the edge type), float32
+    float ee = 0;            // edge's sum of squares
 };
 
-/// One index opened for writing inside one call; statements prepared once per call.
+/// A node an insert's beam search visited: its exact vector and its edges' metadata, not their vectors.
+struct seen_node {
+    std::int64_t rowid = 0;
+    std::size_t count = 0;          // edges
+    std::vector<float> vec;         // exact, float32
+    float vv = 0;                   // its sum of squares
+    std::vector<std::uint8_t> meta; // count × 16 bytes, as in the block
+    bool zombie = false;            // one of its edges names the rowid being inserted
+};
+
+/// A possible neighbour: its rowid, its vector as the edge type stores it (float32, its sum of squares, bytes).
+struct cand {
+    std::int64_t rowid;
+    std::vector<float> v;
+    float vv;
+    std::vector<std::uint8_t> bytes;
+    float d = 0;
+};
+
+/// One index opened for writing inside one call. Blocks are read and written in place through one blob handle;
+/// only the new node's row is written by a statement.
 class graph {
 public:
     graph(sqlite3* db, const std::string& db_name, const std::string& index, const char* what)
         : db_(db), where_(std::string("vector index(") + what + ")"), l_(read_layout(db, db_name, index, what)),
-          shadow_(quoted(db_name) + "." + quoted(index + "_shadow")),
-          load_(db, "SELECT data FROM " + shadow_ + " WHERE index_key = ?", where_.c_str()),
-          store_(db, "UPDATE " + shadow_ + " SET data = ? WHERE index_key = ?", where_.c_str()) {
+          shadow_(quoted(db_name) + "." + quoted(index + "_shadow")), blobs_(db, db_name, index + "_shadow", true, where_, l_.block) {
         if (l_.version != 3)
             fail(where_ + ": libsql-cpp writes format version 3 only; this index has version " + std::to_string(l_.version));
     }
 
     [[nodiscard]] const index_layout& layout() const noexcept { return l_; }
-
-    /// The node of rowid, or false when it has none.
-    bool load(std::int64_t rowid, node& out) {
-        sqlite3_reset(load_.st);
-        sqlite3_bind_int64(load_.st, 1, rowid);
-        const int rc = sqlite3_step(load_.st);
-        if (rc == SQLITE_DONE) return false;
-        if (rc != SQLITE_ROW) fail(where_ + ": " + sqlite3_errmsg(db_));
-        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(load_.st, 0));
-        const auto n = static_cast<std::size_t>(sqlite3_column_bytes(load_.st, 0));
-        if (!p || n < l_.block) fail(where_ + ": node block of row " + std::to_string(rowid) + " is truncated");
-        out.rowid = rowid;
-        out.block.assign(p, p + l_.block);
-        out.vec = stored_as_f32(out.block.data() + l_.node_meta, l_.node_type, l_.dims);
-        out.edge = l_.edge_type == l_.node_type ? out.vec : as_edge(out.vec);
-        sqlite3_reset(load_.st);
-        return true;
-    }
-
-    void store(const node& n) {
-        sqlite3_reset(store_.st);
-        sqlite3_bind_blob(store_.st, 1, n.block.data(), static_cast<int>(n.block.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(store_.st, 2, n.rowid);
-        if (sqlite3_step(store_.st) != SQLITE_DONE) fail(where_ + ": failed to flush blob: " + sqlite3_errmsg(db_));
-        sqlite3_reset(store_.st);
-    }
-
-    [[nodiscard]] std::size_t edges(const node& n) const noexcept {
-        return std::min<std::size_t>(static_cast<std::size_t>(n.block[8] | n.block[9] << 8), l_.max_edges);
-    }
-    [[nodiscard]] std::int64_t edge_rowid(const node& n, std::size_t e) const noexcept {
-        return static_cast<std::int64_t>(le64(n.block.data() + l_.edge_meta_at + e * 16 + 8));
-    }
-    [[nodiscard]] std::vector<float> edge_vector(const node& n, std::size_t e) const {
-        return stored_as_f32(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, l_.edge_type, l_.dims);
-    }
-    void set_edges(node& n, std::size_t count) const noexcept {
-        n.block[8] = static_cast<std::uint8_t>(count);
-        n.block[9] = static_cast<std::uint8_t>(count >> 8);
-    }
-    /// A possible neighbour: its rowid, its vector as the edge type stores it (bytes and float32).
-    struct cand {
-        std::int64_t rowid;
-        std::vector<float> v;
-        std::vector<std::uint8_t> bytes;
-        float d = 0;
-    };
-    [[nodiscard]] cand cand_of(const node& n) const {
-        return {n.rowid, n.edge, stored_bytes(from_floats(n.vec), l_.edge_type)};
-    }
-    [[nodiscard]] std::vector<cand> edges_of(const node& n) const {
-        std::vector<cand> out;
-        for (std::size_t e = 0, count = edges(n); e < count; ++e) {
-            const std::uint8_t* p = n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec;
-            out.push_back({edge_rowid(n, e), edge_vector(n, e), std::vector<std::uint8_t>(p, p + l_.edge_vec)});
-        }
-        return out;
-    }
-
-    void append_edge(node& n, const cand& c) const {
-        const std::size_t e = edges(n);
-        const float d = index_distance(l_, n.edge, c.v);
-        std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, c.bytes.data(), l_.edge_vec);
-        std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
-        std::memset(meta, 0, 4);
-        std::memcpy(meta + 4, &d, sizeof d);
-        put_le64(meta + 8, static_cast<std::uint64_t>(c.rowid));
-        set_edges(n, e + 1);
-    }
-
-    /// A full node meets a new possible neighbour (FreshDiskANN's incremental form of the robust prune, O(edges)):
-    /// it is refused when an edge covers it, otherwise it replaces the farthest edge farther than itself, and the
-    /// edges it covers go. Returns whether n changed.
-    bool offer_edge(node& n, const cand& c) const {
-        const float d = index_distance(l_, n.edge, c.v);
-        const std::vector<cand> have = edges_of(n);
-        std::vector<float> to_new(have.size());
-        std::size_t slot = have.size();
-        float worst = d;
-        for (std::size_t e = 0; e < have.size(); ++e) {
-            to_new[e] = index_distance(l_, have[e].v, c.v);
-            if (static_cast<double>(d) > l_.alpha * static_cast<double>(to_new[e])) return false;
-            const float de = stored_distance(n, e);
-            if (de > worst) {
-                worst = de;
-                slot = e;
-            }
-        }
-        if (slot == have.size()) return false;
-        std::vector<const cand*> kept;
-        std::vector<float> dist;
-        for (std::size_t e = 0; e < have.size(); ++e) {
-            if (e == slot) continue;
-            const float de = stored_distance(n, e);
-            if (static_cast<double>(de) > l_.alpha * static_cast<double>(to_new[e])) continue; // covered by the new one
-            kept.push_back(&have[e]);
-            dist.push_back(de);
-        }
-        kept.push_back(&c);
-        dist.push_back(d);
-        for (std::size_t e = 0; e < kept.size(); ++e) write_edge(n, e, *kept[e], dist[e]);
-        set_edges(n, kept.size());
-        return true;
-    }
-    [[nodiscard]] float stored_distance(const node& n, std::size_t e) const noexcept {
-        float d;
-        std::memcpy(&d, n.block.data() + l_.edge_meta_at + e * 16 + 4, sizeof d);
-        return d;
-    }
-    void write_edge(node& n, std::size_t e, const cand& c, float d) const {
-        std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, c.bytes.data(), l_.edge_vec);
-        std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
-        std::memset(meta, 0, 4);
-        std::memcpy(meta + 4, &d, sizeof d);
-        put_le64(meta + 8, static_cast<std::uint64_t>(c.rowid));
-    }
-
-    /// DiskANN's robust prune: n's neighbours become the nearest of `pool` that no nearer chosen neighbour
-    /// covers (d(n, c) > alpha * d(chosen, c)), at most max edges. The first of two entries with one rowid wins.
-    /// Returns whether n's edges changed.
-    bool choose_edges(node& n, std::vector<cand> pool) const {
-        std::vector<std::int64_t> before;
-        for (std::size_t e = 0, count = edges(n); e < count; ++e) before.push_back(edge_rowid(n, e));
-        std::unordered_set<std::int64_t> seen{n.rowid};
-        std::vector<cand> uniq;
-        for (cand& c : pool)
-            if (seen.insert(c.rowid).second) {
-                c.d = index_distance(l_, n.edge, c.v);
-                uniq.push_back(std::move(c));
-            }
-        std::stable_sort(uniq.begin(), uniq.end(), [](const cand& a, const cand& b) { return a.d < b.d; });
-        std::vector<const cand*> kept;
-        for (const cand& c : uniq) {
-            if (kept.size() >= l_.max_edges) break;
-            bool covered = false;
-            for (const cand* k : kept)
-                if (static_cast<double>(c.d) > l_.alpha * static_cast<double>(index_distance(l_, k->v, c.v))) {
-                    covered = true;
-                    break;
-                }
-            if (!covered) kept.push_back(&c);
-        }
-        std::vector<std::int64_t> after;
-        for (std::size_t e = 0; e < kept.size(); ++e) {
-            std::memcpy(n.block.data() + l_.node_meta + l_.node_vec + e * l_.edge_vec, kept[e]->bytes.data(), l_.edge_vec);
-            std::uint8_t* meta = n.block.data() + l_.edge_meta_at + e * 16;
-            std::memset(meta, 0, 4);
-            std::memcpy(meta + 4, &kept[e]->d, sizeof(float));
-            put_le64(meta + 8, static_cast<std::uint64_t>(kept[e]->rowid));
-            after.push_back(kept[e]->rowid);
-        }
-        set_edges(n, kept.size());
-        return before != after;
-    }
-
-    [[nodiscard]] std::vector<float> as_edge(const std::vector<float>& v) const {
-        if (l_.edge_type == vtype::f32) return v;
-        const std::vector<std::uint8_t> bytes = stored_bytes(from_floats(v), l_.edge_type);
-        return stored_as_f32(bytes.data(), l_.edge_type, l_.dims);
-    }
-
-    /// A random node to start from, or 0 rows.
-    bool random_start(std::int64_t& out) {
-        stmt s(db_, "SELECT index_key FROM " + shadow_ + " WHERE index_key >= (SELECT min(index_key) + abs(random() % "
-                    "(max(index_key) - min(index_key) + 1)) FROM " + shadow_ + ") ORDER BY index_key LIMIT 1", where_.c_str());
-        if (sqlite3_step(s.st) != SQLITE_ROW) return false;
-        out = sqlite3_column_int64(s.st, 0);
-        return true;
-    }
-
-    /// Beam search (width insert_l) from start toward q; returns every node it visited.
-    std::vector<node> visit(std::int64_t start, const std::vector<float>& q, const std::vector<float>& q_edge) {
-        struct entry { float d; std::int64_t rowid; bool done; };
-        std::vector<entry> beam;
-        std::vector<node> visited;
-        std::unordered_set<std::int64_t> seen{start};
-        beam.push_back({0, start, false});
-        const std::size_t width = std::max<std::size_t>(l_.insert_l, 1);
-        for (;;) {
-            auto next = std::find_if(beam.begin(), beam.end(), [](const entry& c) { return !c.done; });
-            if (next == beam.end()) break;
-            next->done = true;
-            const std::int64_t id = next->rowid;
-            node n;
-            if (!load(id, n)) { // a zombie edge
-                beam.erase(next);
-                continue;
-            }
-            next->d = index_distance(l_, q, n.vec);
-            for (std::size_t e = 0, count = edges(n); e < count; ++e) {
-                const std::int64_t to = edge_rowid(n, e);
-                if (!seen.insert(to).second) continue;
-                const entry c{index_distance(l_, q_edge, edge_vector(n, e)), to, false};
-                if (beam.size() >= width && !(c.d < beam.back().d)) continue;
-                beam.insert(std::upper_bound(beam.begin(), beam.end(), c, [](const entry& a, const entry& b) { return a.d < b.d; }), c);
-                if (beam.size() > width) beam.pop_back();
-            }
-            std::sort(beam.begin(), beam.end(), [](const entry& a, const entry& b) { return a.d < b.d; });
-            visited.push_back(std::move(n));
-        }
-        return visited;
-    }
 
     void insert(std::int64_t rowid, const vector_data& v) {
         remove(rowid); // REPLACE of a row whose node is still there, or a node left behind: one node per rowid
@@ -595,12 +512,16 @@ public:
         std::memcpy(fresh.block.data() + l_.node_meta, bytes.data(), l_.node_vec);
         fresh.vec = stored_as_f32(fresh.block.data() + l_.node_meta, l_.node_type, l_.dims);
         fresh.edge = as_edge(fresh.vec);
+        fresh.ee = norm(fresh.edge);
         std::int64_t start = 0;
-        std::vector<node> visited;
-        if (random_start(start)) visited = visit(start, fresh.vec, fresh.edge);
+        std::vector<seen_node> visited;
+        near_.clear();
+        near_.reserve(std::min<std::size_t>(l_.insert_l * (l_.max_edges + 1) + 16, std::size_t{1} << 20));
+        if (random_start(start)) visited = visit(start, fresh, norm(fresh.vec));
         {
             std::vector<cand> pool;
-            for (const node& n : visited) pool.push_back(cand_of(n));
+            pool.reserve(visited.size());
+            for (const seen_node& n : visited) pool.push_back(cand_of(n));
             (void)choose_edges(fresh, std::move(pool));
         }
         {
@@ -610,23 +531,20 @@ public:
             if (sqlite3_step(add.st) != SQLITE_DONE)
                 fail(where_ + ": failed to insert shadow row: " + sqlite3_errmsg(db_));
         }
-        const cand me = cand_of(fresh);
-        for (node& n : visited) {
-            bool zombie = false;
-            for (std::size_t e = 0, count = edges(n); e < count; ++e) zombie = zombie || edge_rowid(n, e) == rowid;
-            if (!zombie && edges(n) < l_.max_edges) {
+        const cand me{rowid, fresh.edge, fresh.ee, edge_bytes(fresh.vec)};
+        for (const seen_node& n : visited) {
+            if (!n.zombie && n.count < l_.max_edges) {
                 // room left: the back edge goes in as it is (DiskANN prunes only an overfull list), which keeps
                 // every node reachable from the nodes its insert visited
                 append_edge(n, me);
-                store(n);
-                continue;
-            }
-            if (zombie) {
+            } else if (n.zombie) {
+                node full;
+                if (!load(n.rowid, full)) continue;
                 std::vector<cand> pool{me}; // before n's old edges: the zombie edge with this rowid loses
-                for (cand& c : edges_of(n)) pool.push_back(std::move(c));
-                if (choose_edges(n, std::move(pool))) store(n);
-            } else if (offer_edge(n, me)) {
-                store(n);
+                for (cand& c : edges_of(full)) pool.push_back(std::move(c));
+                if (choose_edges(full, std::move(pool))) store(full);
+            } else {
+                offer_edge(n, me);
             }
         }
     }
@@ -657,11 +575,281 @@ public:
     }
 
 private:
+    [[nodiscard]] float norm(const std::vector<float>& v) const noexcept {
+        return l_.metric == 2 || v.size() < l_.dims ? 0 : sum_squares(v.data(), l_.dims);
+    }
+    [[nodiscard]] float dist(const std::vector<float>& a, float aa, const std::vector<float>& b, float bb) const noexcept {
+        return index_distance(l_, a.data(), aa, b.data(), bb);
+    }
+    [[nodiscard]] std::size_t edge_at(std::size_t e) const noexcept { return l_.node_meta + l_.node_vec + e * l_.edge_vec; }
+    [[nodiscard]] std::size_t meta_at(std::size_t e) const noexcept { return l_.edge_meta_at + e * 16; }
+    static void put_meta(std::uint8_t* meta, float d, std::int64_t rowid) noexcept {
+        std::memset(meta, 0, 4);
+        std::memcpy(meta + 4, &d, sizeof d);
+        put_le64(meta + 8, static_cast<std::uint64_t>(rowid));
+    }
+    static std::int64_t meta_rowid(const std::uint8_t* meta) noexcept { return static_cast<std::int64_t>(le64(meta + 8)); }
+    static float meta_distance(const std::uint8_t* meta) noexcept {
+        float d;
+        std::memcpy(&d, meta + 4, sizeof d);
+        return d;
+    }
+    void write_count(std::size_t count) {
+        const std::uint8_t c[2] = {static_cast<std::uint8_t>(count), static_cast<std::uint8_t>(count >> 8)};
+        blobs_.write(c, 2, 8);
+    }
+    void seek_existing(std::int64_t rowid) {
+        if (!blobs_.seek(rowid)) fail(where_ + ": failed to flush blob: the node of row " + std::to_string(rowid) + " is gone");
+    }
+
+    /// The node of rowid, read whole, or false when it has none.
+    bool load(std::int64_t rowid, node& out) {
+        if (!blobs_.seek(rowid)) return false;
+        out.rowid = rowid;
+        out.block.resize(l_.block);
+        blobs_.read(out.block.data(), l_.block, 0);
+        out.vec = stored_as_f32(out.block.data() + l_.node_meta, l_.node_type, l_.dims);
+        out.edge = l_.edge_type == l_.node_type ? out.vec : as_edge(out.vec);
+        out.ee = norm(out.edge);
+        return true;
+    }
+    /// Writes a whole block back in place.
+    void store(const node& n) {
+        seek_existing(n.rowid);
+        blobs_.write(n.block.data(), l_.block, 0);
+    }
+
+    [[nodiscard]] std::size_t edges(const node& n) const noexcept {
+        return std::min<std::size_t>(static_cast<std::size_t>(n.block[8] | n.block[9] << 8), l_.max_edges);
+    }
+    [[nodiscard]] std::int64_t edge_rowid(const node& n, std::size_t e) const noexcept { return meta_rowid(n.block.data() + meta_at(e)); }
+    void set_edges(node& n, std::size_t count) const noexcept {
+        n.block[8] = static_cast<std::uint8_t>(count);
+        n.block[9] = static_cast<std::uint8_t>(count >> 8);
+    }
+    /// The bytes the edge type stores for an exact float32 vector.
+    [[nodiscard]] std::vector<std::uint8_t> edge_bytes(const std::vector<float>& vec) const {
+        if (l_.edge_type == vtype::f32 && std::endian::native == std::endian::little) {
+            std::vector<std::uint8_t> out(l_.edge_vec);
+            std::memcpy(out.data(), vec.data(), l_.edge_vec);
+            return out;
+        }
+        return stored_bytes(from_floats(vec), l_.edge_type);
+    }
+    [[nodiscard]] cand cand_of(const seen_node& n) const {
+        if (l_.edge_type == l_.node_type) return {n.rowid, n.vec, n.vv, edge_bytes(n.vec)};
+        std::vector<float> e = as_edge(n.vec);
+        const float ee = norm(e);
+        return {n.rowid, std::move(e), ee, edge_bytes(n.vec)};
+    }
+    [[nodiscard]] std::vector<cand> edges_of(const node& n) const {
+        std::vector<cand> out;
+        for (std::size_t e = 0, count = edges(n); e < count; ++e) {
+            const std::uint8_t* p = n.block.data() + edge_at(e);
+            std::vector<float> v = stored_as_f32(p, l_.edge_type, l_.dims);
+            const float vv = norm(v);
+            out.push_back({edge_rowid(n, e), std::move(v), vv, std::vector<std::uint8_t>(p, p + l_.edge_vec)});
+        }
+        return out;
+    }
+    /// The distance from a visited node (its edge form) to a candidate.
+    [[nodiscard]] float dist_from(const seen_node& n, const cand& c) const {
+        if (l_.edge_type == l_.node_type) return dist(n.vec, n.vv, c.v, c.vv);
+        const std::vector<float> e = as_edge(n.vec);
+        return dist(e, norm(e), c.v, c.vv);
+    }
+
+    /// A node with room meets a new neighbour: three small writes (its edge vector, metadata, the edge count).
+    void append_edge(const seen_node& n, const cand& c) {
+        std::uint8_t meta[16];
+        put_meta(meta, dist_from(n, c), c.rowid);
+        seek_existing(n.rowid);
+        blobs_.write(c.bytes.data(), l_.edge_vec, edge_at(n.count));
+        blobs_.write(meta, 16, meta_at(n.count));
+        write_count(n.count + 1);
+    }
+
+    /// A full node meets a new possible neighbour (FreshDiskANN's incremental form of the robust prune, O(edges)):
+    /// it is refused when an edge covers it, otherwise it replaces the farthest edge farther than itself, and the
+    /// edges it covers go. The distances from the new node to n's edges are the ones the beam search computed
+    /// (every edge of a visited node was scored), so no edge vector is read for the decision; holes left by the
+    /// edges that go are filled from the end of the list, and only the slots that change are written.
+    void offer_edge(const seen_node& n, const cand& c) {
+        const float d = dist_from(n, c);
+        std::vector<float>& to_new = to_new_;
+        to_new.assign(n.count, 0);
+        std::size_t slot = n.count;
+        float worst = d;
+        for (std::size_t e = 0; e < n.count; ++e) {
+            const std::uint8_t* meta = n.meta.data() + e * 16;
+            if (const float* known = near_.find(meta_rowid(meta))) {
+                to_new[e] = *known;
+            } else {
+                seek_existing(n.rowid);
+                blobs_.read_vector(l_.edge_type, l_.dims, edge_at(e), edge_buf_);
+                to_new[e] = dist(edge_buf_, norm(edge_buf_), c.v, c.vv);
+            }
+            if (static_cast<double>(d) > l_.alpha * static_cast<double>(to_new[e])) return;
+            const float de = meta_distance(meta);
+            if (de > worst) {
+                worst = de;
+                slot = e;
+            }
+        }
+        if (slot == n.count) return;
+        std::vector<bool> gone(n.count);
+        std::vector<std::size_t> holes;
+        for (std::size_t e = 0; e < n.count; ++e) {
+            gone[e] = e == slot || static_cast<double>(meta_distance(n.meta.data() + e * 16)) > l_.alpha * static_cast<double>(to_new[e]);
+            if (gone[e]) holes.push_back(e);
+        }
+        const std::size_t count = n.count - holes.size() + 1;
+        std::vector<std::uint8_t> meta(n.meta.begin(), n.meta.begin() + static_cast<std::ptrdiff_t>(count * 16));
+        seek_existing(n.rowid);
+        blobs_.write(c.bytes.data(), l_.edge_vec, edge_at(holes[0]));
+        put_meta(meta.data() + holes[0] * 16, d, c.rowid);
+        std::size_t from = n.count;
+        for (std::size_t h = 1; h < holes.size() && holes[h] < count; ++h) {
+            do --from;
+            while (gone[from]);
+            edge_copy_.resize(l_.edge_vec);
+            blobs_.read(edge_copy_.data(), l_.edge_vec, edge_at(from));
+            blobs_.write(edge_copy_.data(), l_.edge_vec, edge_at(holes[h]));
+            std::memcpy(meta.data() + holes[h] * 16, n.meta.data() + from * 16, 16);
+        }
+        blobs_.write(meta.data(), meta.size(), meta_at(0));
+        write_count(count);
+    }
+
+    /// DiskANN's robust prune: n's neighbours become the nearest of `pool` that no nearer chosen neighbour
+    /// covers (d(n, c) > alpha * d(chosen, c)), at most max edges. The first of two entries with one rowid wins.
+    /// Returns whether n's edges changed.
+    bool choose_edges(node& n, std::vector<cand> pool) const {
+        std::vector<std::int64_t> before;
+        for (std::size_t e = 0, count = edges(n); e < count; ++e) before.push_back(edge_rowid(n, e));
+        std::unordered_set<std::int64_t> seen{n.rowid};
+        std::vector<cand> uniq;
+        uniq.reserve(pool.size());
+        for (cand& c : pool)
+            if (seen.insert(c.rowid).second) {
+                c.d = dist(n.edge, n.ee, c.v, c.vv);
+                uniq.push_back(std::move(c));
+            }
+        std::stable_sort(uniq.begin(), uniq.end(), [](const cand& a, const cand& b) { return a.d < b.d; });
+        std::vector<const cand*> kept;
+        for (const cand& c : uniq) {
+            if (kept.size() >= l_.max_edges) break;
+            bool covered = false;
+            for (const cand* k : kept)
+                if (static_cast<double>(c.d) > l_.alpha * static_cast<double>(dist(k->v, k->vv, c.v, c.vv))) {
+                    covered = true;
+                    break;
+                }
+            if (!covered) kept.push_back(&c);
+        }
+        std::vector<std::int64_t> after;
+        for (std::size_t e = 0; e < kept.size(); ++e) {
+            std::memcpy(n.block.data() + edge_at(e), kept[e]->bytes.data(), l_.edge_vec);
+            put_meta(n.block.data() + meta_at(e), kept[e]->d, kept[e]->rowid);
+            after.push_back(kept[e]->rowid);
+        }
+        set_edges(n, kept.size());
+        return before != after;
+    }
+
+    [[nodiscard]] std::vector<float> as_edge(const std::vector<float>& v) const {
+        if (l_.edge_type == vtype::f32) return v;
+        const std::vector<std::uint8_t> bytes = stored_bytes(from_floats(v), l_.edge_type);
+        return stored_as_f32(bytes.data(), l_.edge_type, l_.dims);
+    }
+
+    /// A random node to start from, or 0 rows.
+    bool random_start(std::int64_t& out) {
+        // min and max in separate subqueries: each is one b-tree descent (together in one SELECT they scan)
+        const std::string lo = "(SELECT min(index_key) FROM " + shadow_ + ")", hi = "(SELECT max(index_key) FROM " + shadow_ + ")";
+        stmt s(db_, "SELECT index_key FROM " + shadow_ + " WHERE index_key >= (SELECT a + abs(random() % (b - a + 1)) FROM (SELECT " + lo +
+                    " AS a, " + hi + " AS b)) ORDER BY index_key LIMIT 1", where_.c_str());
+        if (sqlite3_step(s.st) != SQLITE_ROW) return false;
+        out = sqlite3_column_int64(s.st, 0);
+        return true;
+    }
+
+    /// Beam search (width insert_l) from start toward the new node q; returns every node it visited. Each hop
+    /// reads the node's header and vector, its edges' metadata, and the edge vectors of neighbours not met
+    /// before; near_ keeps the distance from q (its edge form) to every neighbour met, for offer_edge.
+    std::vector<seen_node> visit(std::int64_t start, const node& q, float qq) {
+        struct entry { float d; std::int64_t rowid; bool done; };
+        std::vector<entry> beam;
+        std::vector<seen_node> visited;
+        (void)near_.emplace(start);
+        beam.push_back({0, start, false});
+        const std::size_t width = std::max<std::size_t>(l_.insert_l, 1);
+        for (;;) {
+            auto next = std::find_if(beam.begin(), beam.end(), [](const entry& c) { return !c.done; });
+            if (next == beam.end()) break;
+            next->done = true;
+            const std::int64_t id = next->rowid;
+            if (!blobs_.seek(id)) { // a zombie edge
+                beam.erase(next);
+                continue;
+            }
+            seen_node n;
+            n.rowid = id;
+            std::uint8_t head[10];
+            blobs_.read(head, sizeof head, 0);
+            n.count = std::min<std::size_t>(static_cast<std::size_t>(head[8] | head[9] << 8), l_.max_edges);
+            blobs_.read_vector(l_.node_type, l_.dims, l_.node_meta, n.vec);
+            n.vv = norm(n.vec);
+            n.meta.resize(n.count * 16);
+            blobs_.read(n.meta.data(), n.meta.size(), meta_at(0));
+            next->d = dist(q.vec, qq, n.vec, n.vv);
+            if (id == start) {
+                const cand self = cand_of(n);
+                *near_.emplace(id).first = dist(q.edge, q.ee, self.v, self.vv);
+            }
+            unseen_.clear();
+            for (std::size_t e = 0; e < n.count; ++e) {
+                const std::int64_t to = meta_rowid(n.meta.data() + e * 16);
+                n.zombie = n.zombie || to == q.rowid;
+                if (near_.emplace(to).second) unseen_.push_back(e);
+            }
+            // most edges new: their vectors in one sequential read; else one read each
+            const bool bulk = l_.edge_type == vtype::f32 && std::endian::native == std::endian::little && 2 * unseen_.size() > n.count;
+            if (bulk) {
+                edges_buf_.resize(n.count * l_.dims);
+                blobs_.read(edges_buf_.data(), n.count * l_.edge_vec, edge_at(0));
+            }
+            for (const std::size_t e : unseen_) {
+                const std::int64_t to = meta_rowid(n.meta.data() + e * 16);
+                float d;
+                if (bulk) {
+                    const float* v = edges_buf_.data() + e * l_.dims;
+                    d = index_distance(l_, q.edge.data(), q.ee, v, l_.metric == 2 ? 0 : sum_squares(v, l_.dims));
+                } else {
+                    blobs_.read_vector(l_.edge_type, l_.dims, edge_at(e), edge_buf_);
+                    d = dist(q.edge, q.ee, edge_buf_, norm(edge_buf_));
+                }
+                *near_.emplace(to).first = d; // a second probe: the first ones' slots may have moved (rehash)
+                const entry c{d, to, false};
+                if (beam.size() >= width && !(c.d < beam.back().d)) continue;
+                beam.insert(std::upper_bound(beam.begin(), beam.end(), c, [](const entry& a, const entry& b) { return a.d < b.d; }), c);
+                if (beam.size() > width) beam.pop_back();
+            }
+            std::sort(beam.begin(), beam.end(), [](const entry& a, const entry& b) { return a.d < b.d; });
+            visited.push_back(std::move(n));
+        }
+        return visited;
+    }
+
     sqlite3* db_;
     std::string where_;
     index_layout l_;
     std::string shadow_;
-    stmt load_, store_;
+    node_blobs blobs_;
+    rowid_map near_; // an insert's distances from the new node, by rowid
+    std::vector<float> to_new_, edge_buf_, edges_buf_;
+    std::vector<std::size_t> unseen_; // a hop's edges to nodes not met before
+    std::vector<std::uint8_t> edge_copy_;
 };
 
 /// The value of an indexed column as libSQL's index insert reads it; false for NULL (not indexed).

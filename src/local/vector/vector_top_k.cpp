@@ -12,10 +12,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace libsql::vec {
@@ -48,44 +48,73 @@ std::vector<std::int64_t> search(sqlite3* db, const std::string& full_name, sqli
     const std::string shadow = quoted(schema) + "." + quoted(name + "_shadow");
     stmt first(db, "SELECT index_key FROM " + shadow + " LIMIT 1", "vector index(search)");
     if (sqlite3_step(first.st) != SQLITE_ROW) return {};
-    stmt load(db, "SELECT data FROM " + shadow + " WHERE index_key = ?", "vector index(search)");
-    auto block_of = [&](std::int64_t rowid, std::vector<std::uint8_t>& out) {
-        sqlite3_reset(load.st);
-        sqlite3_bind_int64(load.st, 1, rowid);
-        if (sqlite3_step(load.st) != SQLITE_ROW) return false;
-        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(load.st, 0));
-        const auto n = static_cast<std::size_t>(sqlite3_column_bytes(load.st, 0));
-        if (!p || n < l.block) fail("vector index(search): node block of row " + std::to_string(rowid) + " is truncated");
-        out.assign(p, p + l.block);
-        return true;
-    };
+    // each hop reads the node's header and vector, its edges' metadata, and only the edge vectors of neighbours
+    // not met before, in place through one blob handle
+    node_blobs blobs(db, schema, name + "_shadow", false, "vector index(search)", l.block);
+    const float qq = l.metric == 2 ? 0 : sum_squares(q.f32.data(), l.dims);
+    auto norm = [&](const std::vector<float>& v) { return l.metric == 2 ? 0 : sum_squares(v.data(), l.dims); };
     const std::size_t width = std::max<std::size_t>(l.search_l, static_cast<std::size_t>(std::min<std::int64_t>(k, 100000)));
     std::vector<candidate> cands;
     std::vector<std::pair<float, std::int64_t>> found;
-    std::unordered_set<std::int64_t> seen;
-    std::vector<std::uint8_t> block;
-    const std::int64_t start = sqlite3_column_int64(first.st, 0);
-    if (!block_of(start, block)) return {};
-    cands.push_back({index_distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), start, false});
-    seen.insert(start);
-    for (;;) {
-        auto next = std::find_if(cands.begin(), cands.end(), [](const candidate& c) { return !c.visited; });
-        if (next == cands.end()) break;
-        next->visited = true;
-        const std::int64_t id = next->rowid;
-        if (!block_of(id, block)) continue; // a dangling edge: libSQL may leave one after a delete
-        found.emplace_back(index_distance(l, q.f32, stored_as_f32(block.data() + l.node_meta, l.node_type, l.dims)), id);
-        const std::size_t edges = std::min<std::size_t>(static_cast<std::size_t>(block[8] | block[9] << 8), l.max_edges);
-        for (std::size_t e = 0; e < edges; ++e) {
-            const auto neighbour = static_cast<std::int64_t>(le64(block.data() + l.edge_meta_at + e * 16 + 8));
-            if (!seen.insert(neighbour).second) continue;
-            const float d = index_distance(l, q.f32, stored_as_f32(block.data() + l.node_meta + l.node_vec + e * l.edge_vec, l.edge_type, l.dims));
-            const candidate c{d, neighbour, false};
+    rowid_map seen;
+    seen.reserve(std::min<std::size_t>(width * (l.max_edges + 1) + 16, std::size_t{1} << 20));
+    std::vector<float> vec, edge_vecs;
+    std::vector<std::uint8_t> meta;
+    std::vector<std::size_t> unseen;
+    std::uint8_t head[10];
+    auto hop = [&](std::int64_t id, float& d) { // reads id's node: its distance, its edges into meta
+        if (!blobs.seek(id)) return false;
+        blobs.read(head, sizeof head, 0);
+        blobs.read_vector(l.node_type, l.dims, l.node_meta, vec);
+        d = index_distance(l, q.f32.data(), qq, vec.data(), norm(vec));
+        const std::size_t edges = std::min<std::size_t>(static_cast<std::size_t>(head[8] | head[9] << 8), l.max_edges);
+        meta.resize(edges * 16);
+        blobs.read(meta.data(), meta.size(), l.edge_meta_at);
+        return true;
+    };
+    auto expand = [&](std::int64_t id, float d) {
+        found.emplace_back(d, id);
+        const std::size_t count = meta.size() / 16;
+        unseen.clear();
+        for (std::size_t e = 0; e < count; ++e)
+            if (seen.emplace(static_cast<std::int64_t>(le64(meta.data() + e * 16 + 8))).second) unseen.push_back(e);
+        // most edges new: their vectors in one sequential read; else one read each
+        const bool bulk = l.edge_type == vtype::f32 && std::endian::native == std::endian::little && 2 * unseen.size() > count;
+        if (bulk) {
+            edge_vecs.resize(count * l.dims);
+            blobs.read(edge_vecs.data(), count * l.edge_vec, l.node_meta + l.node_vec);
+        }
+        for (const std::size_t e : unseen) {
+            const auto neighbour = static_cast<std::int64_t>(le64(meta.data() + e * 16 + 8));
+            const float* v = nullptr;
+            if (bulk) {
+                v = edge_vecs.data() + e * l.dims;
+            } else {
+                blobs.read_vector(l.edge_type, l.dims, l.node_meta + l.node_vec + e * l.edge_vec, vec);
+                v = vec.data();
+            }
+            const candidate c{index_distance(l, q.f32.data(), qq, v, l.metric == 2 ? 0 : sum_squares(v, l.dims)), neighbour, false};
+            if (cands.size() >= width && !(c.dist < cands.back().dist || (c.dist == cands.back().dist && c.rowid < cands.back().rowid)))
+                continue;
             cands.insert(std::upper_bound(cands.begin(), cands.end(), c, [](const candidate& a, const candidate& b) {
                              return a.dist < b.dist || (a.dist == b.dist && a.rowid < b.rowid);
                          }), c);
             if (cands.size() > width) cands.pop_back();
         }
+    };
+    const std::int64_t start = sqlite3_column_int64(first.st, 0);
+    float d = 0;
+    if (!hop(start, d)) return {};
+    cands.push_back({d, start, true});
+    (void)seen.emplace(start);
+    expand(start, d);
+    for (;;) {
+        auto next = std::find_if(cands.begin(), cands.end(), [](const candidate& c) { return !c.visited; });
+        if (next == cands.end()) break;
+        next->visited = true;
+        const std::int64_t id = next->rowid;
+        if (!hop(id, d)) continue; // a dangling edge: libSQL may leave one after a delete
+        expand(id, d);
     }
     std::sort(found.begin(), found.end());
     std::vector<std::int64_t> out;
