@@ -84,6 +84,25 @@ public:
         }
         return found;
     }
+    /// Several fields of one object in one pass over its members: out[k] is the value of keys[k] (the last one when
+    /// duplicated, as find), npos when absent or null (as find_opt).
+    template <std::size_t N>
+    [[nodiscard]] std::array<std::size_t, N> find_opts(std::size_t obj, const std::array<std::string_view, N>& keys) const noexcept {
+        std::array<std::size_t, N> out;
+        out.fill(npos);
+        const std::size_t end = node(obj).end;
+        for (std::size_t k = obj + 1; k < end;) {
+            const std::size_t v = k + 1;
+            const std::string_view name = t_.str(node(k));
+            for (std::size_t j = 0; j < N; ++j)
+                if (name.size() == keys[j].size() && name == keys[j]) {
+                    out[j] = is_null(v) ? npos : v;
+                    break;
+                }
+            k = node(v).end;
+        }
+        return out;
+    }
     /// A field that may be absent or null: npos then.
     [[nodiscard]] std::size_t find_opt(std::size_t obj, std::string_view key) const noexcept {
         const std::size_t v = find(obj, key);

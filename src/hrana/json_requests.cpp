@@ -175,7 +175,21 @@ pipeline_request parse_pipeline_request(std::string_view json) {
     return req;
 }
 
+namespace {
+/// About how many bytes a statement takes as JSON (its text plus the fixed keys; arguments vary): enough that a
+/// pipeline's body is allocated once instead of growing through a dozen copies.
+std::size_t stmt_size_hint(const stmt& s) noexcept { return (s.sql ? s.sql->size() : 0) + 96 + 48 * (s.args.size() + s.named_args.size()); }
+} // namespace
+
 void serialize(const pipeline_request& r, std::string& out) {
+    std::size_t hint = 64;
+    for (const auto& q : r.requests) {
+        if (const auto* e = std::get_if<execute_req>(&q)) hint += stmt_size_hint(e->stmt);
+        else if (const auto* b = std::get_if<batch_req>(&q))
+            for (const auto& step : b->batch.steps) hint += stmt_size_hint(step.stmt) + (step.condition ? 64 : 0);
+        else hint += 64;
+    }
+    out.reserve(out.size() + hint);
     out += "{\"baton\":";
     write_opt_string(out, r.baton);
     out += ",\"requests\":[";

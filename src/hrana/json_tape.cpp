@@ -18,6 +18,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -236,7 +237,20 @@ std::string_view kind_name(jkind k) {
 }
 
 // ------------------------------------------------------------------------------------------------- writers
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
+namespace {
+/// No byte of the 8 at p needs escaping: none is a control character, '"', '\\' or non-ASCII. Each test is the
+/// classic "some byte is zero / below n" word trick; only whether any byte matches counts, which they give exactly.
+inline bool plain_ascii8(const char* p) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    const auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & high; };
+    const std::uint64_t bad = (v & high) | ((v - ones * 0x20) & ~v & high) | has_zero(v ^ (ones * '"')) |
+                              has_zero(v ^ (ones * '\\'));
+    return bad == 0;
+}
+} // namespace
+
 void write_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size() + 2);
@@ -244,6 +258,10 @@ void write_string(std::string& out, std::string_view s) {
     std::size_t run = 0;  // start of the pending run of bytes that need no escaping
     std::size_t i = 0;
     while (i < s.size()) {
+        if (i + 8 <= s.size() && plain_ascii8(s.data() + i)) {
+            i += 8;
+            continue;
+        }
         const auto c = static_cast<unsigned char>(s[i]);
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             ++i;

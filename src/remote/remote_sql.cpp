@@ -4,7 +4,6 @@
 #include "remote/remote.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 
 namespace libsql::detail::remote {
@@ -23,7 +22,7 @@ struct token {
 // are ASCII ones whatever the locale.
 constexpr bool ascii_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 constexpr bool ascii_alpha(unsigned char c) noexcept { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-enum : std::uint8_t { c_space = 1, c_id = 2, c_id_start = 4 };
+enum : std::uint8_t { c_space = 1, c_id = 2, c_id_start = 4, c_stop = 8 };
 struct char_classes {
     std::uint8_t of[256] = {};
     constexpr char_classes() {
@@ -33,6 +32,9 @@ struct char_classes {
             if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\f' || u == '\v') k |= c_space;
             if (ascii_alpha(u) || ascii_digit(u) || u == '_' || u == '$' || u >= 0x80) k |= c_id;
             if (ascii_alpha(u) || u == '_' || u >= 0x80) k |= c_id_start;
+            // Where find_terminator() must look closer: a ';', or what may start a literal, a quoted name, a
+            // comment or a ':'/'@'/'#'/'$' parameter (whose "(...)" suffix may hold a ';').
+            for (const char stop : std::string_view(";'\"`[-/:@#$")) if (c == static_cast<unsigned>(static_cast<unsigned char>(stop))) k |= c_stop;
             of[c] = k;
         }
     }
@@ -51,7 +53,8 @@ token next(std::string_view s, std::size_t& i) {
             while (i < n && s[i] != '\n') ++i;
             continue;
         }
-        if (i + 1 < n && s[i] == '/' && s[i + 1] == '*') {
+        // As SQLite's tokenizer: "/*" with nothing after it is not a comment but the operators '/' and '*'.
+        if (i + 2 < n && s[i] == '/' && s[i + 1] == '*') {
             const auto close = s.find("*/", i + 2);
             i = close == std::string_view::npos ? n : close + 2;
             continue;
@@ -130,8 +133,11 @@ token next(std::string_view s, std::size_t& i) {
         while (i < n && id_char(static_cast<unsigned char>(s[i]))) ++i;
         t.kind = tok::word;
     } else if (ascii_digit(c) || (c == '.' && i + 1 < n && ascii_digit(static_cast<unsigned char>(s[i + 1])))) {
+        // As SQLite: an exponent's sign belongs to the number only when a digit follows it ("1e--" is "1e" and a
+        // comment).
         while (i < n && (id_char(static_cast<unsigned char>(s[i])) || s[i] == '.' ||
-                         ((s[i] == '+' || s[i] == '-') && (s[i - 1] == 'e' || s[i - 1] == 'E'))))
+                         ((s[i] == '+' || s[i] == '-') && (s[i - 1] == 'e' || s[i - 1] == 'E') && i + 1 < n &&
+                          ascii_digit(static_cast<unsigned char>(s[i + 1])))))
             ++i;
         t.kind = tok::other;
     } else {
@@ -142,16 +148,60 @@ token next(std::string_view s, std::size_t& i) {
     return t;
 }
 
+// ASCII case folding, as SQLite's keyword matching (sqlite3UpperToLower touches ASCII letters only).
+constexpr char ascii_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
 std::string upper(std::string_view w) {
     std::string r(w);
-    for (auto& ch : r) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (auto& ch : r) ch = ascii_upper(ch);
     return r;
 }
 
+/// a equals b, ASCII letters compared without case; b is an upper-case keyword.
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-           });
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+        if (ascii_upper(a[k]) != b[k]) return false;
+    return true;
+}
+
+/// Where the statement that starts before i ends: the index of its terminating ';' (or the text's end), for a
+/// statement known not to be CREATE TRIGGER (whose body holds semicolons). The same boundaries as calling next()
+/// token by token, faster: only a byte that may start a literal, a quoted name, a comment or a parameter stops the
+/// scan. Words, numbers, operators and whitespace need no tokenizing to find a ';': a number's exponent sign is
+/// followed by a digit ("1e-5"), so a '-' seen here starts a comment exactly when the next byte is '-' too, as it
+/// does for SQLite's tokenizer ("1e--" is 1e and a comment); and a '$' right after an identifier character is part
+/// of that identifier, not a parameter.
+std::size_t find_terminator(std::string_view s, std::size_t i) {
+    const std::size_t n = s.size();
+    while (i < n) {
+        while (i < n && (classes.of[static_cast<unsigned char>(s[i])] & c_stop) == 0) ++i;
+        if (i >= n) break;
+        switch (s[i]) {
+        case ';': return i;
+        case '-':
+            if (i + 1 < n && s[i + 1] == '-') break;
+            ++i;
+            continue;
+        case '/':
+            if (i + 2 < n && s[i + 1] == '*') break;
+            ++i;
+            continue;
+        case '$':
+            if (i > 0 && id_char(static_cast<unsigned char>(s[i - 1]))) {
+                ++i;
+                continue;
+            }
+            break;
+        default: break;
+        }
+        const std::size_t before = i;
+        const token t = next(s, i);
+        if (t.kind == tok::semicolon) return t.begin;
+        if (t.kind == tok::end) return n;
+        if (i == before) ++i;  // cannot happen (every token has a length); never loop
+    }
+    return n;
 }
 
 /// A name token's text without its quotes.
@@ -230,55 +280,72 @@ sql_parameters scan_parameters(std::string_view sql) {
 }
 
 std::vector<std::string_view> split_statements(std::string_view sql) {
+    // Where a statement ends is decided as sqlite3_complete() decides it (SQLite's complete.c): a ';' ends it, except
+    // inside CREATE [TEMP] TRIGGER ... BEGIN ... END, whose body ends at an END right after a ';'. The states and
+    // their transitions are complete.c's; EXPLAIN [anything] may precede CREATE.
+    enum state : std::uint8_t { start, normal, explain, create, trigger, trigger_semi, trigger_end };
+    enum key : std::uint8_t { k_semi, k_other, k_explain, k_create, k_temp, k_trigger, k_end };
+    static constexpr state after[7][7] = {
+        // semi          other    explain  create   temp     trigger  end
+        {start,         normal,  explain, create,  normal,  normal,  normal},   // start
+        {start,         normal,  normal,  normal,  normal,  normal,  normal},   // normal
+        {start,         explain, normal,  create,  normal,  normal,  normal},   // explain
+        {start,         normal,  normal,  normal,  create,  trigger, normal},   // create
+        {trigger_semi,  trigger, trigger, trigger, trigger, trigger, trigger},  // trigger
+        {trigger_semi,  trigger, trigger, trigger, trigger, trigger, trigger_end},  // trigger_semi
+        {start,         trigger, trigger, trigger, trigger, trigger, trigger},  // trigger_end
+    };
+    auto key_of = [&](const token& t) -> key {
+        if (t.kind == tok::semicolon) return k_semi;
+        if (t.kind != tok::word) return k_other;
+        const std::string_view w = sql.substr(t.begin, t.end - t.begin);
+        switch (w.size()) {
+        case 3: return iequals(w, "END") ? k_end : k_other;
+        case 4: return iequals(w, "TEMP") ? k_temp : k_other;
+        case 6: return iequals(w, "CREATE") ? k_create : k_other;
+        case 7: return iequals(w, "EXPLAIN") ? k_explain : iequals(w, "TRIGGER") ? k_trigger : k_other;
+        case 9: return iequals(w, "TEMPORARY") ? k_temp : k_other;
+        default: return k_other;
+        }
+    };
     std::vector<std::string_view> out;
     std::size_t i = 0;
-    std::size_t start = 0;
-    int significant = 0;      // tokens in the current statement
-    int trigger_state = 0;    // 0: not yet known, 1: CREATE seen, 2: CREATE TEMP seen, 3: a trigger, -1: not one
-    bool after_end = false;   // in a trigger, the previous token was END
+    std::size_t start_at = 0;
+    bool significant = false;  // the current statement has a token besides ';'
+    state st = start;
     for (;;) {
         const token t = next(sql, i);
-        if (t.kind == tok::end || (t.kind == tok::semicolon && (trigger_state != 3 || after_end))) {
-            if (significant > 0) {
+        const bool ends = t.kind == tok::end || (t.kind == tok::semicolon && after[st][k_semi] == start);
+        if (ends) {
+            if (significant) {
                 // Trim whitespace around the statement (comments inside stay).
-                std::size_t b = start, e = t.kind == tok::end ? sql.size() : t.begin;
+                std::size_t b = start_at, e = t.kind == tok::end ? sql.size() : t.begin;
                 while (b < e && space(static_cast<unsigned char>(sql[b]))) ++b;
                 while (e > b && space(static_cast<unsigned char>(sql[e - 1]))) --e;
                 out.push_back(sql.substr(b, e - b));
             }
             if (t.kind == tok::end) break;
-            start = t.end;
-            significant = 0;
-            trigger_state = 0;
-            after_end = false;
+            start_at = t.end;
+            significant = false;
+            st = start;
             continue;
         }
-        if (t.kind == tok::semicolon) {  // inside a trigger body
-            after_end = false;
-            continue;
-        }
-        ++significant;
-        switch (trigger_state) {
-        case 0: trigger_state = is_word(sql, t, "CREATE") ? 1 : -1; break;
-        case 1:
-        case 2:
-            if (is_word(sql, t, "TRIGGER")) trigger_state = 3;
-            else if (trigger_state == 1 && (is_word(sql, t, "TEMP") || is_word(sql, t, "TEMPORARY"))) trigger_state = 2;
-            else trigger_state = -1;
-            break;
-        default: break;
-        }
-        after_end = trigger_state == 3 && is_word(sql, t, "END");
+        significant = significant || t.kind != tok::semicolon;
+        st = after[st][key_of(t)];
+        if (st == normal) i = find_terminator(sql, i);  // not a trigger: only where it ends matters now
     }
     return out;
 }
 
-std::string first_keyword(std::string_view stmt) {
+/// The first token's text when it is a word, else empty.
+std::string_view first_word(std::string_view stmt) {
     std::size_t i = 0;
     const token t = next(stmt, i);
     if (t.kind != tok::word) return {};
-    return upper(stmt.substr(t.begin, t.end - t.begin));
+    return stmt.substr(t.begin, t.end - t.begin);
 }
+
+std::string first_keyword(std::string_view stmt) { return upper(first_word(stmt)); }
 
 txn_control classify_transaction(std::string_view s) {
     const auto t = leading(s, 4);
@@ -347,18 +414,19 @@ bool is_insert(std::string_view stmt) {
 
 statement_kind classify_statement(std::string_view stmt) {
     statement_kind k;
-    const std::string w = first_keyword(stmt);
-    k.schema = w == "CREATE" || w == "DROP" || w == "ALTER";
-    k.dml = w == "INSERT" || w == "UPDATE" || w == "DELETE" || w == "REPLACE";
-    k.insert = w == "INSERT" || w == "REPLACE" || (w == "WITH" && is_insert(stmt));
+    const std::string_view w = first_word(stmt);
+    const bool insert = iequals(w, "INSERT") || iequals(w, "REPLACE");
+    k.schema = iequals(w, "CREATE") || iequals(w, "DROP") || iequals(w, "ALTER");
+    k.dml = insert || iequals(w, "UPDATE") || iequals(w, "DELETE");
+    k.insert = insert || (iequals(w, "WITH") && is_insert(stmt));
     return k;
 }
 
 bool is_dml(std::string_view stmt) { return classify_statement(stmt).dml; }
 
 bool is_schema_change(std::string_view stmt) {
-    const std::string w = first_keyword(stmt);
-    return w == "CREATE" || w == "DROP" || w == "ALTER";
+    const std::string_view w = first_word(stmt);
+    return iequals(w, "CREATE") || iequals(w, "DROP") || iequals(w, "ALTER");
 }
 
 std::string sql_literal(value_view v) {

@@ -444,6 +444,22 @@ TEST(hrana_protocol, unicode_text) {
               R"~({"type":"row","row":[{"type":"text","value":"\u0000\u0001\b\f\n\r\t\"\\"}]})~");
 }
 
+TEST(hrana_protocol, text_with_special_bytes_anywhere_round_trips) {
+    // Strings are written eight plain bytes at a time: a byte that needs escaping (or a UTF-8 sequence) at every
+    // offset of a word, and around the end, must still come back exactly.
+    const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", " ", "/"};
+    std::mt19937 rng(42);
+    for (int round = 0; round < 2000; ++round) {
+        std::string t;
+        const int len = static_cast<int>(rng() % 40);
+        for (int k = 0; k < len; ++k) {
+            if (rng() % 5 == 0) t += specials[rng() % std::size(specials)];
+            else t += static_cast<char>('a' + rng() % 26);
+        }
+        ASSERT_EQ(value_round_trip(text(t)), text(t)) << t;
+    }
+}
+
 TEST(hrana_protocol, invalid_utf8_never_gives_invalid_json) {
     // Lone continuation byte, truncated sequence, overlong '/', surrogate, beyond U+10FFFF, 0xFF.
     const std::string bad = "a\x80" "b\xe2\x82" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf4\x90\x80\x80" "f\xff";

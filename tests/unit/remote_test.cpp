@@ -10,11 +10,13 @@
 #include <gtest/gtest.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -56,6 +58,112 @@ TEST(remote_sql, statements_split_like_sqlite_complete) {
     ASSERT_EQ(v.size(), 2u);
     EXPECT_EQ(v[1], "SELECT 3");
     EXPECT_TRUE(rs::split_statements("  -- nothing\n /* at all */ ;").empty());
+}
+
+TEST(remote_sql, trigger_bodies_end_where_sqlite_complete_says) {
+    // A CASE ... END; inside a trigger body does not end the trigger: only an END right after a ';' does.
+    auto v = rs::split_statements("CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE u SET a = CASE WHEN 1 THEN 2 END; "
+                                  "END; SELECT 3");
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[1], "SELECT 3");
+    v = rs::split_statements("EXPLAIN QUERY PLAN CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; SELECT 2");
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[1], "SELECT 2");
+    v = rs::split_statements("create temporary trigger tr after insert on t begin select 1; end ;select 2");
+    ASSERT_EQ(v.size(), 2u);
+    // As SQLite's tokenizer: "1e--" is the number 1e and a comment, "$a(;)" one parameter, literals of every kind.
+    v = rs::split_statements("SELECT 1e--;\n, 2; SELECT $a(;), [b;], `c;`, \"d;\", x'3b', 'e;'; SELECT 4");
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[0], "SELECT 1e--;\n, 2");
+    EXPECT_EQ(v[1], "SELECT $a(;), [b;], `c;`, \"d;\", x'3b', 'e;'");
+    {
+        // The tokenizer, not sqlite3_complete, is the judge here: sqlite3_prepare's tail starts after the ';' we cut at.
+        const std::string two = "SELECT $a(;), :b(;), @c(;), #d(;); SELECT 4";
+        v = rs::split_statements(two);
+        ASSERT_EQ(v.size(), 2u);
+        EXPECT_EQ(v[1], "SELECT 4");
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        const char* tail = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, two.c_str(), -1, &st, &tail), SQLITE_OK) << sqlite3_errmsg(db);
+        EXPECT_EQ(std::string(tail), " SELECT 4");
+        EXPECT_EQ(sqlite3_bind_parameter_count(st), 4);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    // "/*" at the very end is not a comment for SQLite but a syntax error, so it is sent, not dropped.
+    v = rs::split_statements("SELECT 1; /*");
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[1], "/*");
+    EXPECT_EQ(rs::split_statements("SELECT 1; /* x").size(), 1u);
+}
+
+TEST(remote_sql, statement_boundaries_agree_with_sqlite3_complete_on_generated_text) {
+    // Texts made of SQL fragments (literals, comments, trigger keywords, semicolons), split by us and checked
+    // against SQLite's own sqlite3_complete(): every statement we cut ends where SQLite sees a complete statement,
+    // no ';' inside one of them is such an end, and what lies between two of them runs nothing.
+    // (Not here: a parameter with a "(...)" suffix such as $e(;), one token for SQLite's tokenizer, which
+    // sqlite3_prepare follows, but not for sqlite3_complete; the test above checks it against sqlite3_prepare.)
+    static constexpr std::string_view frags[] = {
+        "SELECT", " ", " ", "1", "'a;b'", "'it''s'", "\"q;\"", "[x;]", "`y;`", "-- c;\n", "/* c; */", ";", ";",
+        "CREATE", "TEMP", "temporary", "TRIGGER", "trigger", "BEGIN", "END", "end", "EXPLAIN", "x'3b'", "1e--",
+        "\n", "CASE", "t", "?1 ", ":a ", "@b ", "$c ", "#d ", "(", ")", ",", "e", "1.5e+3", "Create", "\t",
+        "\xc3\xa9", "'", "\"", "/*", "--", "[", "`", "a$(;)", "1e-5", "-", "/", "*",
+        "x", "a$",
+    };
+    std::mt19937 rng(20261204);
+    std::uniform_int_distribution<std::size_t> pick(0, std::size(frags) - 1);
+    std::uniform_int_distribution<int> length(1, 40);
+    int checked = 0;
+    for (int round = 0; round < 4000; ++round) {
+        std::string sql;
+        for (int k = length(rng); k > 0; --k) sql += frags[pick(rng)];
+        // The ';' at semi ends a statement for SQLite: the text up to it is complete, and a word after it makes it
+        // incomplete again (which tells a real end from a ';' inside a trailing -- comment).
+        const auto complete_at = [&](std::size_t semi) {
+            const std::string upto = sql.substr(0, semi + 1);
+            return sqlite3_complete(upto.c_str()) == 1 && sqlite3_complete((upto + " x").c_str()) == 0;
+        };
+        const auto stmts = rs::split_statements(sql);
+        std::size_t prev_end = 0;  // just past the previous statement's ';'
+        for (std::size_t k = 0; k < stmts.size(); ++k) {
+            const auto b = static_cast<std::size_t>(stmts[k].data() - sql.data());
+            const auto e = b + stmts[k].size();
+            for (std::size_t p = b; p < e; ++p)
+                if (sql[p] == ';') {
+                    ASSERT_FALSE(complete_at(p)) << "split missed a boundary at " << p << " in: " << sql;
+                }
+            std::size_t semi = e;
+            while (semi < sql.size() && sql[semi] != ';') ++semi;
+            if (semi < sql.size()) {
+                ASSERT_TRUE(complete_at(semi)) << "split at " << semi << ", SQLite sees no end there, in: " << sql;
+            } else {
+                ASSERT_EQ(k + 1, stmts.size()) << sql;  // only the last may run to the end of the text
+            }
+            // Between statements: whitespace, comments and semicolons only, which prepare as no statement.
+            const std::string gap = sql.substr(prev_end, b - prev_end);
+            sqlite3* db = nullptr;
+            ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+            sqlite3_stmt* st = nullptr;
+            const char* tail = nullptr;
+            const int rc = sqlite3_prepare_v2(db, gap.c_str(), -1, &st, &tail);
+            EXPECT_TRUE(rc == SQLITE_OK && st == nullptr) << "text between statements runs something: [" << gap << "] in: " << sql;
+            sqlite3_finalize(st);
+            sqlite3_close(db);
+            prev_end = semi < sql.size() ? semi + 1 : sql.size();
+            ++checked;
+        }
+        const std::string rest = sql.substr(prev_end);
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, rest.c_str(), -1, &st, nullptr), SQLITE_OK) << rest;
+        EXPECT_EQ(st, nullptr) << "text after the last statement runs something: [" << rest << "] in: " << sql;
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    EXPECT_GT(checked, 4000);  // statements compared (about 5300 with this seed)
 }
 
 TEST(remote_sql, transaction_keywords) {
